@@ -1,0 +1,40 @@
+// Lint: typescript-eslint's recommended rules everywhere, plus the bans that keep the pure
+// cores (raft/, mvcc/) deterministic. Import direction between folders is checked by
+// scripts/check-boundaries.mjs, which reads ARCHITECTURE.md's table from one place.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const nondeterministicGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'performance']
+  .map((name) => ({ name, message: 'The pure core gets time from ticks or an injected Clock.' }));
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'src/gen/', 'docs/api/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', performance: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  {
+    files: ['src/raft/**/*.ts', 'src/mvcc/**/*.ts'],
+    rules: {
+      'no-restricted-globals': ['error', ...nondeterministicGlobals],
+      'no-restricted-properties': ['error',
+        { object: 'Date', property: 'now', message: 'Use ticks or the injected Clock.' },
+        { object: 'Math', property: 'random', message: 'Use the injected Random.' },
+        { object: 'performance', property: 'now', message: 'Use the injected Clock.' },
+        { object: 'process', property: 'hrtime', message: 'Use the injected Clock.' },
+      ],
+      'no-restricted-syntax': ['error',
+        { selector: "NewExpression[callee.name='Date']", message: 'Use ticks or the injected Clock.' },
+      ],
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['node:fs', 'node:fs/*', 'fs', 'fs/*', 'node:net', 'net', 'node:dgram', 'node:http', 'node:http2', 'node:child_process', 'node:timers', 'node:timers/*'], message: 'The pure core does no I/O and sets no timers.' },
+      ] }],
+    },
+  },
+);
