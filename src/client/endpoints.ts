@@ -1,0 +1,97 @@
+/**
+ * The endpoint pool: one gRPC channel per configured endpoint, a current endpoint that calls go
+ * to, and failover to the next endpoint when the current one fails at the transport level or
+ * its channel reports TRANSIENT_FAILURE. Channel keep-alive pings detect dead connections.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { InvalidOptionError } from '../base/index.js';
+
+export interface EndpointPoolOptions {
+  /** `host:port` or `http://host:port`; at least one. */
+  readonly endpoints: readonly string[];
+  /** Channel credentials; insecure when omitted. */
+  readonly credentials?: grpc.ChannelCredentials;
+  /** Interval between HTTP/2 keep-alive pings; etcd rejects pings more often than every 5 s. */
+  readonly keepAliveIntervalMs: number;
+  /** How long a ping may go unanswered before the connection is considered dead. */
+  readonly keepAliveTimeoutMs: number;
+  /** Largest message we accept, in bytes. */
+  readonly maxReceiveMessageBytes: number;
+}
+
+/** A channel and its position in the pool, so that failures can be attributed. */
+export interface PickedEndpoint {
+  readonly index: number;
+  readonly address: string;
+  readonly channel: grpc.Client;
+}
+
+/** Accepts `host:port`, `http://host:port` and `https://host:port` and returns `host:port`. */
+export function normalizeEndpoint(endpoint: string): string {
+  const trimmed = endpoint.trim();
+  const withoutScheme = trimmed.replace(/^(https?|grpcs?|unix):\/\//, '');
+  if (!/^[^\s/]+:\d{1,5}$/.test(withoutScheme)) {
+    throw new InvalidOptionError('endpoints', `expected host:port, got ${JSON.stringify(endpoint)}`);
+  }
+  return withoutScheme;
+}
+
+export class EndpointPool {
+  private readonly endpoints: PickedEndpoint[];
+  private current = 0;
+  private closed = false;
+
+  constructor(options: EndpointPoolOptions) {
+    if (options.endpoints.length === 0) throw new InvalidOptionError('endpoints', 'at least one endpoint is required');
+    const credentials = options.credentials ?? grpc.credentials.createInsecure();
+    const channelOptions: grpc.ChannelOptions = {
+      'grpc.keepalive_time_ms': options.keepAliveIntervalMs,
+      'grpc.keepalive_timeout_ms': options.keepAliveTimeoutMs,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 2_000,
+    };
+    this.endpoints = options.endpoints.map((endpoint, index) => {
+      const address = normalizeEndpoint(endpoint);
+      return { index, address, channel: new grpc.Client(address, credentials, channelOptions) };
+    });
+  }
+
+  get size(): number {
+    return this.endpoints.length;
+  }
+
+  /** The addresses, in configuration order. */
+  addresses(): string[] {
+    return this.endpoints.map((endpoint) => endpoint.address);
+  }
+
+  /**
+   * The endpoint the next call should use: the current one unless its channel is in
+   * TRANSIENT_FAILURE and another one is not.
+   */
+  pick(): PickedEndpoint {
+    const count = this.endpoints.length;
+    for (let step = 0; step < count; step += 1) {
+      const candidate = this.endpoints[(this.current + step) % count]!;
+      const state = candidate.channel.getChannel().getConnectivityState(true);
+      if (state !== grpc.connectivityState.TRANSIENT_FAILURE && state !== grpc.connectivityState.SHUTDOWN) {
+        this.current = candidate.index;
+        return candidate;
+      }
+    }
+    return this.endpoints[this.current]!;
+  }
+
+  /** Records that `index` failed at the transport level: later calls move to the next endpoint. */
+  markFailed(index: number): void {
+    if (index === this.current) this.current = (index + 1) % this.endpoints.length;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const endpoint of this.endpoints) endpoint.channel.close();
+  }
+}
