@@ -47,6 +47,8 @@ export class Watcher implements AsyncIterableIterator<WatchEvent>, AsyncDisposab
   nextRevision: bigint;
   watchId: bigint | undefined;
   parked = false;
+  /** How many times this watcher was parked because its consumer fell behind. */
+  parks = 0;
   private buffer: WatchEvent[] = [];
   private wake: Deferred<void> | undefined;
   private error: unknown;
@@ -94,7 +96,10 @@ export class Watcher implements AsyncIterableIterator<WatchEvent>, AsyncDisposab
     if (this.isClosed || events.length === 0) return;
     for (const event of events) this.buffer.push(event);
     this.nextRevision = events[events.length - 1]!.revision + 1n;
-    if (this.buffer.length >= this.capacity && !this.parked) this.hooks.park(this);
+    if (this.buffer.length >= this.capacity && !this.parked) {
+      this.parks += 1;
+      this.hooks.park(this);
+    }
     this.signalWaiter();
   }
 
