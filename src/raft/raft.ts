@@ -481,9 +481,9 @@ export class Raft {
     const { index, term, confState } = snapshot.metadata;
     if (index <= this.raftLog.committed) return false;
     assert(this.role === 'follower', 'only a follower installs a snapshot');
-    const inConfig = [...confState.voters, ...confState.learners, ...confState.votersOutgoing].includes(this.id);
-    // A snapshot that does not include us comes from a configuration we are not part of.
-    if (!inConfig) return false;
+    // The snapshot's configuration may predate our addition (a member joining a cluster gets
+    // the newest snapshot, then the log from there, including the change that added it), so
+    // it need not include us; until a configuration does, we are not promotable.
     if (this.raftLog.matchTerm(index, term)) {
       // We have the entries already: just move the commit index.
       this.raftLog.commitTo(index);
