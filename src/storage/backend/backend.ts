@@ -1,0 +1,50 @@
+import type { ByteString } from './bytes.js';
+
+/**
+ * The buckets every backend holds, as in etcd's bbolt schema: `key` maps revision keys to
+ * encoded KeyValues (the MVCC history), `meta` holds the applied index and compaction
+ * marks, `lease` holds granted leases.
+ */
+export const BUCKETS = ['key', 'meta', 'lease'] as const;
+export type Bucket = (typeof BUCKETS)[number];
+
+/** One change in an atomic write: `value` null deletes the key. */
+export interface BackendOp {
+  readonly bucket: Bucket;
+  readonly key: ByteString;
+  readonly value: Uint8Array | null;
+}
+
+/** One stored entry, as read back or restored from a snapshot. */
+export interface BackendEntry {
+  readonly bucket: Bucket;
+  readonly key: ByteString;
+  readonly value: Uint8Array;
+}
+
+export type BackendEngine = 'memory' | 'lmdb';
+
+/**
+ * An ordered key-value store with buckets, the storage contract MVCC is written against
+ * (the analogue of etcd's bbolt backend). Keys are byte strings (see bytes.ts), never empty.
+ *
+ * Consistency: every `write` is atomic; readers see it at once (read-your-writes), and a
+ * crash leaves either all of a `write` or none of it on disk. Durability: a write is on
+ * disk after `flush()`; an engine may delay it until then (lmdb batches commits the way
+ * etcd batches bbolt commits). Whatever was lost is re-applied from the raft WAL, which is
+ * why MVCC stores the applied index in the same `write` as the state it produced.
+ */
+export interface Backend {
+  readonly engine: BackendEngine;
+  get(bucket: Bucket, key: ByteString): Uint8Array | undefined;
+  /** Entries with start <= key < end (end undefined: to the last key), ascending by key. Do not write while iterating. */
+  range(bucket: Bucket, start: ByteString, end?: ByteString): IterableIterator<[ByteString, Uint8Array]>;
+  write(ops: readonly BackendOp[]): void;
+  /** Makes every earlier write durable. */
+  flush(): void;
+  /** Atomically replaces the whole contents (all buckets) with `entries` (snapshot restore). */
+  replaceAll(entries: Iterable<BackendEntry>): void;
+  /** Every entry of every bucket, bucket by bucket in BUCKETS order, keys ascending (snapshot source). */
+  entries(): IterableIterator<BackendEntry>;
+  close(): void;
+}

@@ -1,0 +1,108 @@
+// Backend conformance: the same checks on the memory and lmdb engines. Deterministic
+// example tests of the contract (ordered ranges, atomic writes with read-your-writes,
+// replaceAll, close) plus a seeded random comparison against a plain Map reference, and
+// the snapshot stream round trip across engines (including corruption detection).
+import { afterAll, describe, expect, it } from 'vitest';
+import { SeededRandom } from '../../../src/base/random.js';
+import type { Backend, BackendOp } from '../../../src/storage/backend/backend.js';
+import { BackendClosedError, SnapshotCorruptError } from '../../../src/storage/backend/errors.js';
+import { readSnapshot, restoreSnapshot, writeSnapshot } from '../../../src/storage/backend/snapshot.js';
+import { cleanup, engines } from './engines.js';
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+const text = (value: Uint8Array | undefined): string | undefined => (value === undefined ? undefined : new TextDecoder().decode(value));
+const keysOf = (backend: Backend, start: string, end?: string): string[] => [...backend.range('key', start, end)].map(([k]) => k);
+
+afterAll(cleanup);
+
+describe.each(engines)('backend conformance: $name', (engine) => {
+  it('orders keys byte-wise, including bytes above 0x7f and prefixes', () => {
+    const backend = engine.create();
+    const keys = ['b', 'a', '\xff', 'ab', '\x00', 'a\xff', '\x80'];
+    backend.write(keys.map((key) => ({ bucket: 'key', key, value: bytes(key.length.toString()) })));
+    expect(keysOf(backend, '')).toEqual(['\x00', 'a', 'ab', 'a\xff', 'b', '\x80', '\xff']);
+    expect(keysOf(backend, 'a', 'b')).toEqual(['a', 'ab', 'a\xff']);
+    expect(keysOf(backend, 'b', 'a')).toEqual([]);
+    backend.close();
+  });
+
+  it('keeps buckets apart and reads its own writes, deletes included', () => {
+    const backend = engine.create();
+    backend.write([{ bucket: 'key', key: 'k', value: bytes('1') }, { bucket: 'meta', key: 'k', value: bytes('m') }]);
+    backend.flush();
+    backend.write([{ bucket: 'key', key: 'k', value: null }, { bucket: 'key', key: 'j', value: bytes('2') }]);
+    expect(text(backend.get('key', 'k'))).toBeUndefined();
+    expect(text(backend.get('meta', 'k'))).toBe('m');
+    expect(keysOf(backend, '')).toEqual(['j']);
+    expect([...backend.range('lease', '')]).toEqual([]);
+    backend.close();
+  });
+
+  it('matches a Map reference over random writes, flushes and ranges', () => {
+    const backend = engine.create({ batchOps: 7 });
+    const reference = new Map<string, string>();
+    const random = new SeededRandom(42);
+    const randomKey = (): string => String.fromCharCode(...Array.from({ length: 1 + random.int(3) }, () => [0x00, 0x61, 0x62, 0xff][random.int(4)]!));
+    for (let step = 0; step < 400; step += 1) {
+      const ops: BackendOp[] = [];
+      for (let i = random.int(4); i >= 0; i -= 1) {
+        const key = randomKey();
+        if (random.chance(0.3)) {
+          ops.push({ bucket: 'key', key, value: null });
+          reference.delete(key);
+        } else {
+          const value = `v${step}.${i}`;
+          ops.push({ bucket: 'key', key, value: bytes(value) });
+          reference.set(key, value);
+        }
+      }
+      backend.write(ops);
+      if (random.chance(0.1)) backend.flush();
+      const [a, b] = [randomKey(), randomKey()].sort();
+      const expected = [...reference.keys()].filter((k) => k >= a! && k < b!).sort();
+      expect(keysOf(backend, a!, b)).toEqual(expected);
+      const probe = randomKey();
+      expect(text(backend.get('key', probe))).toBe(reference.get(probe));
+    }
+    expect([...backend.range('key', '')].map(([k, v]) => [k, text(v)])).toEqual([...reference.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+    backend.close();
+  });
+
+  it('refuses use after close', () => {
+    const backend = engine.create();
+    backend.close();
+    expect(() => backend.get('key', 'a')).toThrow(BackendClosedError);
+  });
+
+  it('round-trips a snapshot into either engine and replaces all earlier contents', () => {
+    const source = engine.create();
+    source.write([
+      { bucket: 'key', key: 'a', value: bytes('1') },
+      { bucket: 'meta', key: 'applied', value: new Uint8Array([0, 255, 7]) },
+      { bucket: 'lease', key: '\x00\x01', value: new Uint8Array(70_000).fill(9) },
+    ]);
+    const chunks = [...writeSnapshot(source, 1024)];
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const target of engines) {
+      const backend = target.create();
+      backend.write([{ bucket: 'key', key: 'stale', value: bytes('x') }]);
+      restoreSnapshot(backend, chunks);
+      expect([...backend.entries()]).toEqual([...source.entries()]);
+      backend.close();
+    }
+    source.close();
+  });
+
+  it('rejects a truncated, altered or extended snapshot stream', () => {
+    const source = engine.create();
+    source.write([{ bucket: 'key', key: 'a', value: bytes('hello') }]);
+    const whole = Buffer.concat([...writeSnapshot(source)]);
+    expect(readSnapshot([whole])).toHaveLength(1);
+    expect(() => readSnapshot([whole.subarray(0, whole.length - 1)])).toThrow(SnapshotCorruptError);
+    const flipped = Buffer.from(whole);
+    flipped[whole.length - 12]! ^= 1;
+    expect(() => readSnapshot([flipped])).toThrow(SnapshotCorruptError);
+    expect(() => readSnapshot([whole, new Uint8Array([1])])).toThrow(SnapshotCorruptError);
+    source.close();
+  });
+});
