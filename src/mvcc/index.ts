@@ -1,0 +1,12 @@
+export * from './errors.js';
+export * from './types.js';
+export * from './revision.js';
+export * from './key-range.js';
+export * from './key-index.js';
+export * from './kv-codec.js';
+export { validateRequest, evaluateCompare } from './txn-rules.js';
+export * from './kv-store.js';
+export * from './apply-txn.js';
+export * from './watch-types.js';
+export * from './watchable-store.js';
+export * from './watcher.js';

@@ -1,0 +1,232 @@
+import { assert } from '../base/assert.js';
+import { requireInteger } from '../base/validate.js';
+import type { Backend } from '../storage/backend/backend.js';
+import type { ByteString } from '../storage/backend/bytes.js';
+import { fromByteString } from '../storage/backend/bytes.js';
+import { crc32c, crc32cOfByteString } from '../storage/backend/crc32c.js';
+import { SortedMap } from '../storage/backend/sorted-map.js';
+import { ApplyTxn } from './apply-txn.js';
+import { EtcdRequestError } from './errors.js';
+import { KeyIndex } from './key-index.js';
+import { decodeKeyValue } from './kv-codec.js';
+import { decodeMeta, META_APPLIED, META_COMPACT } from './meta.js';
+import { executeRange, readRevision, type ReadView } from './range.js';
+import { parseRevKey, revKey, revKeyStart } from './revision.js';
+import type { AppliedPosition, HashKvResult, KeyValue, MvccEvent, RangeRequest, RangeResponse, RequestOp, ResponseOp } from './types.js';
+
+/**
+ * What the KV store needs from the lessor (declared here, implemented in server/lessor):
+ * existence checks for puts, and attach/detach as keys gain or lose a lease.
+ */
+export interface LeaseHooks {
+  exists(lease: bigint): boolean;
+  attach(lease: bigint, key: ByteString): void;
+  detach(lease: bigint, key: ByteString): void;
+}
+
+/** Told about every committed write (for the watchable store). Must not throw or call back into writes. */
+export interface CommitListener {
+  onCommit(revision: number, events: readonly MvccEvent[]): void;
+  onCompact(compactRevision: number): void;
+}
+
+export interface MvccStoreOptions {
+  /** etcd's --max-txn-ops (default 128). */
+  readonly maxTxnOps?: number;
+  readonly leases?: LeaseHooks;
+}
+
+/** The result of applying one raft entry: a response, or the etcd error it answers with. */
+export type ApplyResult =
+  | { readonly kind: 'ok'; readonly response: ResponseOp | { readonly compact: { readonly revision: number } } }
+  | { readonly kind: 'error'; readonly error: EtcdRequestError }
+  | { readonly kind: 'already-applied' };
+
+export type WriteRequest = RequestOp | { readonly compact: { readonly revision: number } };
+
+/**
+ * The MVCC key space over a Backend: an in-memory key index (rebuilt from the backend on
+ * open, as etcd rebuilds its treeIndex) and the revision history in the backend's `key`
+ * bucket. Pure: no clock, no I/O of its own. Writes come only through `apply` /
+ * `beginApply`, one raft entry at a time; each persists the entry's position together
+ * with the state it produced, and an entry at or below the persisted position is skipped.
+ */
+export class MvccStore {
+  /** @internal */ readonly index = new SortedMap<KeyIndex>();
+  /** @internal */ currentRev = 1;
+  /** @internal */ compactRev = 0;
+  /** @internal */ applied: AppliedPosition = { index: 0, term: 0 };
+  /** @internal */ readonly listeners: CommitListener[] = [];
+  /** @internal */ leases: LeaseHooks | undefined;
+  readonly maxTxnOps: number;
+
+  private constructor(readonly backend: Backend, options: MvccStoreOptions) {
+    this.maxTxnOps = requireInteger('maxTxnOps', options.maxTxnOps ?? 128, 1, 1_000_000);
+    this.leases = options.leases;
+  }
+
+  /** Opens the store over `backend`, rebuilding the key index from the stored history. */
+  static open(backend: Backend, options: MvccStoreOptions = {}): MvccStore {
+    const store = new MvccStore(backend, options);
+    store.rebuild();
+    return store;
+  }
+
+  get currentRevision(): number {
+    return this.currentRev;
+  }
+
+  get compactRevision(): number {
+    return this.compactRev;
+  }
+
+  get appliedPosition(): AppliedPosition {
+    return this.applied;
+  }
+
+  /** Installs the lessor's hooks (the lessor is built after the store it restores from). */
+  setLeaseHooks(hooks: LeaseHooks): void {
+    this.leases = hooks;
+  }
+
+  addListener(listener: CommitListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** A read at the current (or a historical) revision. */
+  range(req: RangeRequest): RangeResponse {
+    return executeRange(this.readView(), req);
+  }
+
+  /** The KeyValue stored at a revision (used by watch catch-up and prev_kv). */
+  readKv(main: number, sub: number): KeyValue {
+    const bytes = this.backend.get('key', revKey(main, sub));
+    assert(bytes !== undefined, () => `no stored KeyValue at revision ${main}.${sub}`);
+    return decodeKeyValue(bytes);
+  }
+
+  /** @internal */
+  readView(): ReadView {
+    return { index: this.index, viewRevision: this.currentRev, compactRevision: this.compactRev, readKv: (m, s) => this.readKv(m, s) };
+  }
+
+  /**
+   * Starts applying the raft entry at `position`: undefined if it was applied already.
+   * The caller runs requests on the returned txn and must call `end()` (also after an
+   * EtcdRequestError, so the entry counts as applied).
+   */
+  beginApply(position: AppliedPosition): ApplyTxn | undefined {
+    requireInteger('position.index', position.index, 1);
+    requireInteger('position.term', position.term, 0);
+    if (position.index <= this.applied.index) return undefined;
+    return new ApplyTxn(this, position);
+  }
+
+  /** Applies one write request carried by the raft entry at `position`. */
+  apply(position: AppliedPosition, request: WriteRequest): ApplyResult {
+    const txn = this.beginApply(position);
+    if (txn === undefined) return { kind: 'already-applied' };
+    let result: ApplyResult;
+    try {
+      result = { kind: 'ok', response: txn.execute(request) };
+    } catch (error) {
+      if (!(error instanceof EtcdRequestError)) throw error; // a bug: do not persist anything
+      txn.abandonChanges();
+      result = { kind: 'error', error };
+    }
+    txn.end();
+    return result;
+  }
+
+  /**
+   * etcd's HashKV: CRC-32C over the stored history up to `revision` (0: current), which
+   * after compaction is exactly the kept revisions; equal on members with equal histories.
+   */
+  hashKv(revision = 0): HashKvResult {
+    const rev = readRevision(this.readView(), revision);
+    let hash = 0;
+    for (const [key, value] of this.backend.range('key', '', revKeyStart(rev + 1))) {
+      hash = crc32cOfByteString(key, hash);
+      hash = crc32c(value, hash);
+    }
+    return { hash, compactRevision: this.compactRev, hashRevision: rev, revision: this.currentRev };
+  }
+
+  /** Every live key with a lease attached (the lessor rebuilds its attachments from this). */
+  *leasedKeys(): IterableIterator<[ByteString, bigint]> {
+    for (const [key, ki] of this.index.entries()) {
+      const at = ki.latest();
+      if (at === undefined) continue;
+      const kv = this.readKv(at.modMain, at.modSub);
+      if (kv.lease !== 0n) yield [key, kv.lease];
+    }
+  }
+
+  /**
+   * The events of revisions [fromRev, toRev] from the stored history, in order, with prev_kv
+   * when `withPrevKv` and the previous revision is not compacted. Stops early (never inside
+   * a revision) once `maxEvents` is reached; returns the next revision to read.
+   */
+  readEvents(fromRev: number, toRev: number, maxEvents: number, withPrevKv: boolean, accept: (key: ByteString) => boolean): { events: MvccEvent[]; nextRev: number } {
+    assert(fromRev > this.compactRev || fromRev === this.compactRev, 'history read below the compaction point');
+    const events: MvccEvent[] = [];
+    let nextRev = fromRev;
+    if (fromRev > toRev) return { events, nextRev };
+    let currentMain = fromRev;
+    for (const [rk, bytes] of this.backend.range('key', revKeyStart(fromRev), revKeyStart(toRev + 1))) {
+      const { main, tombstone } = parseRevKey(rk);
+      if (main !== currentMain) {
+        if (events.length >= maxEvents) return { events, nextRev: main };
+        currentMain = main;
+      }
+      const kv = decodeKeyValue(bytes);
+      const key = Buffer.from(kv.key).toString('latin1');
+      if (!accept(key)) continue;
+      let prevKv: KeyValue | undefined;
+      if (withPrevKv && (tombstone || kv.createRevision !== kv.modRevision) && main - 1 >= this.compactRev) {
+        const prev = this.index.get(key)?.get(main - 1);
+        if (prev !== undefined) prevKv = this.readKv(prev.modMain, prev.modSub);
+      }
+      const eventKv = tombstone ? { key: kv.key, createRevision: 0, modRevision: main, version: 0, value: new Uint8Array(0), lease: 0n } : kv;
+      events.push(prevKv === undefined ? { type: tombstone ? 'delete' : 'put', kv: eventKv } : { type: tombstone ? 'delete' : 'put', kv: eventKv, prevKv });
+    }
+    nextRev = toRev + 1;
+    return { events, nextRev };
+  }
+
+  private rebuild(): void {
+    const applied = this.backend.get('meta', META_APPLIED);
+    if (applied !== undefined) this.applied = decodeMeta(applied);
+    const compact = this.backend.get('meta', META_COMPACT);
+    if (compact !== undefined) this.compactRev = decodeMeta(compact).index;
+    let lastMain = 0;
+    for (const [rk, bytes] of this.backend.range('key', '')) {
+      const { main, sub, tombstone } = parseRevKey(rk);
+      const kv = decodeKeyValue(bytes);
+      const key = Buffer.from(kv.key).toString('latin1');
+      let ki = this.index.get(key);
+      // A tombstone kept at the compaction revision for a key the compaction removed.
+      if (tombstone && ki?.latest() === undefined) {
+        lastMain = main;
+        continue;
+      }
+      if (ki === undefined) {
+        ki = new KeyIndex(key);
+        this.index.set(key, ki);
+      }
+      if (tombstone) ki.tombstone(main, sub);
+      else ki.restorePut(main, sub, kv.createRevision, kv.version);
+      lastMain = main;
+    }
+    this.currentRev = Math.max(1, this.compactRev, lastMain);
+  }
+
+  /** @internal Decodes a stored key back to bytes (kept here so callers need not import bytes.ts). */
+  static keyBytes(key: ByteString): Uint8Array {
+    return fromByteString(key);
+  }
+}

@@ -1,0 +1,157 @@
+import { requireInteger } from '../base/validate.js';
+import type { ByteString } from '../storage/backend/bytes.js';
+import { ConclaveError } from '../base/errors.js';
+import { WATCH_RANGE_EMPTY_TEXT } from './errors.js';
+import { intervalIsEmpty, resolveRange } from './key-range.js';
+import type { CommitListener, MvccStore } from './kv-store.js';
+import type { MvccEvent } from './types.js';
+import type { WatchOptions } from './watch-types.js';
+import { Watcher } from './watcher.js';
+
+export interface WatchableStoreOptions {
+  /** Events a watcher may hold undelivered before it becomes a victim (default 1024). */
+  readonly maxBufferedEvents?: number;
+  /** Events read from history per catch-up response, never splitting a revision (default 1000). */
+  readonly maxEventsPerBatch?: number;
+  /** A response above this many (estimated) bytes is fragmented if the watcher allows it (default 2 MiB, etcd's). */
+  readonly maxResponseBytes?: number;
+  /** Watchers alive at once; `watch` refuses more (default 100,000). */
+  readonly maxWatchers?: number;
+}
+
+/** A watch whose creation etcd would refuse; `reason` is etcd's cancel_reason text. */
+export class WatchCreateError extends ConclaveError {
+  constructor(readonly reason: string, code: string) {
+    super(code, reason);
+    this.name = 'WatchCreateError';
+  }
+}
+
+/**
+ * Watches over an MvccStore, modelled on etcd's watchable store. Each watcher is in one
+ * group: synced (gets each commit's events pushed into its bounded buffer as the write
+ * happens), unsynced (behind: it reads the history from the backend, a batch per pull,
+ * and joins synced once it has caught up) or victim (its buffer was full when a commit
+ * came: it gets nothing more pushed and turns unsynced once its consumer has drained the
+ * buffer). A write never waits for a consumer: the cost of a slow consumer is that it
+ * catches up from history later. A watcher behind the compaction point is cancelled with
+ * `compactRevision`. Delivery is pull-based (see Watcher), so backpressure is the
+ * consumer's reading pace.
+ */
+export class WatchableStore implements CommitListener {
+  readonly maxBufferedEvents: number;
+  readonly maxEventsPerBatch: number;
+  readonly maxResponseBytes: number;
+  readonly maxWatchers: number;
+  private nextId = 1;
+  private readonly watchers = new Map<number, Watcher>();
+  /** Synced single-key watchers by key, and synced range watchers, for dispatch on commit. */
+  private readonly syncedByKey = new Map<ByteString, Set<Watcher>>();
+  private readonly syncedRanges = new Set<Watcher>();
+  private readonly detach: () => void;
+
+  constructor(readonly store: MvccStore, options: WatchableStoreOptions = {}) {
+    this.maxBufferedEvents = requireInteger('maxBufferedEvents', options.maxBufferedEvents ?? 1024, 1);
+    this.maxEventsPerBatch = requireInteger('maxEventsPerBatch', options.maxEventsPerBatch ?? 1000, 1);
+    this.maxResponseBytes = requireInteger('maxResponseBytes', options.maxResponseBytes ?? 2 * 1024 * 1024, 1);
+    this.maxWatchers = requireInteger('maxWatchers', options.maxWatchers ?? 100_000, 1);
+    this.detach = store.addListener(this);
+  }
+
+  /**
+   * Creates a watcher. Throws WatchCreateError for an empty range (etcd's create failure)
+   * and when `maxWatchers` are alive. A start revision below the compaction point gives a
+   * watcher whose first response is the compaction cancel.
+   */
+  watch(options: WatchOptions): Watcher {
+    const interval = resolveRange(options.key.length === 0 ? new Uint8Array([0]) : options.key, options.rangeEnd);
+    if (intervalIsEmpty(interval)) throw new WatchCreateError(WATCH_RANGE_EMPTY_TEXT, 'ERR_WATCH_RANGE_EMPTY');
+    if (this.watchers.size >= this.maxWatchers) throw new WatchCreateError(`too many watchers (limit ${this.maxWatchers})`, 'ERR_WATCH_LIMIT');
+    const start = requireInteger('startRevision', options.startRevision ?? 0, 0);
+    const watcher = new Watcher(this, this.nextId++, interval, options);
+    this.watchers.set(watcher.id, watcher);
+    const current = this.store.currentRevision;
+    if (start === 0 || start > current) {
+      watcher.minRevision = start === 0 ? current + 1 : start;
+      this.addSynced(watcher);
+    } else if (start < this.store.compactRevision) {
+      watcher.cancelCompacted(this.store.compactRevision);
+    } else {
+      watcher.nextRevision = start;
+      watcher.setState('unsynced');
+    }
+    return watcher;
+  }
+
+  get(watcherId: number): Watcher | undefined {
+    return this.watchers.get(watcherId);
+  }
+
+  /** Group sizes, for metrics and tests. */
+  stats(): { synced: number; unsynced: number; victim: number } {
+    const counts = { synced: 0, unsynced: 0, victim: 0 };
+    for (const w of this.watchers.values()) if (w.state !== 'canceled') counts[w.state] += 1;
+    return counts;
+  }
+
+  /**
+   * The periodic progress tick (the server calls it every progress interval): queues an
+   * empty response for each watcher that asked for progress_notify, is synced, and got no
+   * events since the previous tick.
+   */
+  notifyProgress(): void {
+    for (const w of this.watchers.values()) if (w.options.progressNotify) w.progressTick();
+  }
+
+  /** Ends every watcher and stops listening to the store. */
+  close(): void {
+    for (const w of [...this.watchers.values()]) w.cancel();
+    this.detach();
+  }
+
+  onCommit(revision: number, events: readonly MvccEvent[]): void {
+    const byWatcher = new Map<Watcher, MvccEvent[]>();
+    const add = (w: Watcher, event: MvccEvent): void => {
+      const list = byWatcher.get(w);
+      if (list === undefined) byWatcher.set(w, [event]);
+      else list.push(event);
+    };
+    for (const event of events) {
+      const key = Buffer.from(event.kv.key).toString('latin1');
+      const exact = this.syncedByKey.get(key);
+      if (exact !== undefined) for (const w of exact) add(w, event);
+      for (const w of this.syncedRanges) if (w.matches(key)) add(w, event);
+    }
+    for (const [w, list] of byWatcher) w.deliverSynced(revision, list);
+  }
+
+  onCompact(): void {
+    // Nothing to do eagerly: a watcher behind the new compaction point is cancelled when
+    // it next reads history (synced watchers are always ahead of it).
+  }
+
+  /** @internal */
+  addSynced(w: Watcher): void {
+    w.setState('synced');
+    if (w.interval.single) {
+      let set = this.syncedByKey.get(w.interval.start);
+      if (set === undefined) this.syncedByKey.set(w.interval.start, (set = new Set()));
+      set.add(w);
+    } else this.syncedRanges.add(w);
+  }
+
+  /** @internal */
+  removeSynced(w: Watcher): void {
+    if (w.interval.single) {
+      const set = this.syncedByKey.get(w.interval.start);
+      set?.delete(w);
+      if (set?.size === 0) this.syncedByKey.delete(w.interval.start);
+    } else this.syncedRanges.delete(w);
+  }
+
+  /** @internal */
+  forget(w: Watcher): void {
+    this.removeSynced(w);
+    this.watchers.delete(w.id);
+  }
+}
