@@ -1,0 +1,12 @@
+export * from './errors.js';
+export * from './file-system.js';
+export * from './node-file-system.js';
+export * from './sim-file-system.js';
+export * from './raft-codec.js';
+export * from './crc32c.js';
+export * from './options.js';
+export * from './wal.js';
+export type { WalSegmentInfo, WalTailRepair } from './wal-reader.js';
+export * from './wal-payloads.js';
+export * from './snapshot-store.js';
+export * from './disk-storage.js';

@@ -1,0 +1,303 @@
+import type { Deferred } from '../base/deferred.js';
+import { deferred } from '../base/deferred.js';
+import type { Entry, HardState } from '../raft/types.js';
+import { hardStateEqual, isEmptyHardState } from '../raft/types.js';
+import { RecordTooLargeError, StorageClosedError, StorageFatalError, WalBackpressureError } from './errors.js';
+import type { FileHandle, FileSystem } from './file-system.js';
+import { joinPath } from './file-system.js';
+import type { ResolvedStorageOptions } from './options.js';
+import { encodeEntry, encodeHardState } from './raft-codec.js';
+import { encodeRecords, RecordType } from './wal-record.js';
+import type { SnapshotMarker } from './wal-payloads.js';
+import { encodeSegmentHeader, encodeSnapshotMarker, segmentName } from './wal-payloads.js';
+import { io, readWal } from './wal-reader.js';
+import type { WalReadResult, WalSegmentInfo, WalTailRepair } from './wal-reader.js';
+import type { WalReplay } from './wal-replay.js';
+
+/** One unit of WAL writing: durable together (or not at all acknowledged). Written in this order. */
+export interface WalBatch {
+  readonly marker?: SnapshotMarker;
+  readonly entries?: readonly Entry[];
+  readonly hardState?: HardState;
+}
+
+export interface WalStats {
+  /** Group-commit batches written (each one write and one fdatasync). */
+  batches: number;
+  /** append() calls made durable. */
+  appends: number;
+  records: number;
+  bytes: number;
+  fsyncs: number;
+  segmentsCut: number;
+  segmentsReleased: number;
+}
+
+interface Pending {
+  readonly bytes: Uint8Array;
+  readonly batch: WalBatch;
+  readonly recordCount: number;
+  readonly done: Deferred<void>;
+}
+
+interface OpenSegment {
+  readonly info: WalSegmentInfo;
+  readonly handle: FileHandle;
+  offset: number;
+  readonly preambleEnd: number;
+}
+
+/**
+ * The write-ahead log writer. `append` queues a batch and resolves only once it is on disk
+ * (written and fdatasynced); concurrent appends are written together with one fdatasync
+ * (group commit), in the order append was called. A write or fdatasync failure stops the WAL
+ * for good: every queued append rejects with the StorageFatalError, `onFatal` is called, and
+ * nothing is retried.
+ *
+ * No AbortSignal on append, on purpose: once bytes are queued they may reach the disk whatever
+ * the caller does, so an abort could only lie about the outcome.
+ */
+export class Wal {
+  readonly stats: WalStats = { batches: 0, appends: 0, records: 0, bytes: 0, fsyncs: 0, segmentsCut: 0, segmentsReleased: 0 };
+  private readonly queue: Pending[] = [];
+  private pendingBytes = 0;
+  private running: Promise<void> | undefined;
+  private failure: StorageFatalError | undefined;
+  private closed = false;
+  private releasing: Promise<void> = Promise.resolve();
+  private lastIndex: number;
+  private hardState: HardState;
+  private markers: SnapshotMarker[];
+
+  private constructor(
+    private readonly fs: FileSystem,
+    private readonly dir: string,
+    private readonly options: ResolvedStorageOptions,
+    private readonly segments: WalSegmentInfo[],
+    private segment: OpenSegment,
+    replay: WalReplay,
+  ) {
+    this.lastIndex = replay.lastIndex ?? 0;
+    this.hardState = replay.hardState;
+    this.markers = replay.markers.slice(-options.snapshotsKept).map((m) => ({ ...m, replacesLog: false }));
+  }
+
+  /** Reads, verifies and (for a torn tail) repairs the WAL in `dir`, creating it if empty. */
+  static async open(fs: FileSystem, dir: string, options: ResolvedStorageOptions): Promise<{ wal: Wal; replay: WalReplay; repair: WalTailRepair | undefined }> {
+    const read: WalReadResult = await readWal(fs, dir, options.maxRecordBytes, options.logger);
+    const segments = read.segments;
+    let segment: OpenSegment;
+    const last = segments[segments.length - 1];
+    if (last === undefined) {
+      const firstIndex = (read.replay.lastIndex ?? 0) + 1;
+      segment = await createSegment(fs, dir, options, { seq: 0, firstIndex }, new Uint8Array(0));
+      segments.push(segment.info);
+    } else {
+      const handle = await io('open', last.path, () => fs.open(last.path));
+      segment = { info: last, handle, offset: read.tailOffset, preambleEnd: read.tailPreambleEnd };
+    }
+    return { wal: new Wal(fs, dir, options, segments, segment, read.replay), replay: read.replay, repair: read.repair };
+  }
+
+  /** Segment files currently part of the log, oldest first. */
+  segmentFiles(): readonly WalSegmentInfo[] {
+    return this.segments.slice();
+  }
+
+  /** Resolves once `batch` is durable. Rejects with StorageFatalError if the disk failed first. */
+  append(batch: WalBatch): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(new StorageClosedError('stopped after a fatal storage error', this.failure));
+    if (this.closed) return Promise.reject(new StorageClosedError('wal closed'));
+    const records: { type: RecordType; payload: Uint8Array }[] = [];
+    if (batch.marker !== undefined) records.push({ type: RecordType.SnapshotMarker, payload: encodeSnapshotMarker(batch.marker) });
+    for (const entry of batch.entries ?? []) {
+      const payload = encodeEntry(entry);
+      if (payload.length > this.options.maxRecordBytes) {
+        return Promise.reject(new RecordTooLargeError(`raft entry ${entry.index}`, payload.length, this.options.maxRecordBytes));
+      }
+      records.push({ type: RecordType.Entry, payload });
+    }
+    if (batch.hardState !== undefined) records.push({ type: RecordType.HardState, payload: encodeHardState(batch.hardState) });
+    if (records.length === 0) return Promise.resolve();
+    const bytes = encodeRecords(records);
+    if (bytes.length > this.options.maxPendingBytes) {
+      return Promise.reject(new RecordTooLargeError('wal batch', bytes.length, this.options.maxPendingBytes));
+    }
+    if (this.pendingBytes + bytes.length > this.options.maxPendingBytes) {
+      return Promise.reject(new WalBackpressureError(this.pendingBytes, this.options.maxPendingBytes));
+    }
+    const done = deferred<void>();
+    this.queue.push({ bytes, batch, recordCount: records.length, done });
+    this.pendingBytes += bytes.length;
+    this.running ??= this.drain().finally(() => {
+      this.running = undefined;
+    });
+    return done.promise;
+  }
+
+  /**
+   * Removes the segments whose every entry is at or below `index` (a snapshot covers them).
+   * The last segment is never removed. Each unlink is made durable before the next, so a crash
+   * leaves a suffix of the log, never a hole.
+   */
+  releaseTo(index: number): Promise<void> {
+    const run = async (): Promise<void> => {
+      while (this.failure === undefined && this.segments.length > 1 && this.segments[1]!.firstIndex <= index + 1) {
+        const oldest = this.segments[0]!;
+        await this.guard(async () => {
+          await io('unlink', oldest.path, () => this.fs.remove(oldest.path));
+          await io('fsync dir', this.dir, () => this.fs.syncDir(this.dir));
+        });
+        this.segments.shift();
+        this.stats.segmentsReleased += 1;
+      }
+      if (this.failure !== undefined) throw this.failure;
+    };
+    this.releasing = this.releasing.then(run, run);
+    return this.releasing;
+  }
+
+  /** Waits for queued appends to become durable, then closes the segment. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.running;
+    await this.releasing.catch(() => undefined);
+    await this.segment.handle.close().catch(() => undefined);
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && this.failure === undefined) {
+      const group: Pending[] = [this.queue.shift()!];
+      let size = group[0]!.bytes.length;
+      while (this.queue.length > 0 && size + this.queue[0]!.bytes.length <= this.options.maxBatchBytes) {
+        const next = this.queue.shift()!;
+        group.push(next);
+        size += next.bytes.length;
+      }
+      const bytes = group.length === 1 ? group[0]!.bytes : concat(group, size);
+      try {
+        await this.guard(async () => {
+          if (this.segment.offset > this.segment.preambleEnd && this.segment.offset + size > this.options.segmentBytes) await this.cut();
+          const { handle, info, offset } = this.segment;
+          await io('write', info.path, () => handle.write(offset, bytes));
+          await io('fdatasync', info.path, () => handle.sync());
+        });
+      } catch (error) {
+        for (const pending of group) pending.done.reject(error);
+        continue;
+      }
+      this.segment.offset += size;
+      this.pendingBytes -= size;
+      this.stats.batches += 1;
+      this.stats.fsyncs += 1;
+      this.stats.bytes += size;
+      for (const pending of group) {
+        this.remember(pending.batch);
+        this.stats.appends += 1;
+        this.stats.records += pending.recordCount;
+        pending.done.resolve();
+      }
+    }
+  }
+
+  /** Tracks what a new segment's preamble must repeat: last index, hard state, kept markers. */
+  private remember(batch: WalBatch): void {
+    if (batch.marker !== undefined) {
+      this.markers = [...this.markers, { ...batch.marker, replacesLog: false }].slice(-this.options.snapshotsKept);
+      if (batch.marker.replacesLog) this.lastIndex = batch.marker.index;
+    }
+    const entries = batch.entries ?? [];
+    if (entries.length > 0) this.lastIndex = entries[entries.length - 1]!.index;
+    if (batch.hardState !== undefined) this.hardState = batch.hardState;
+  }
+
+  /**
+   * Runs storage work (the WAL's own, or the snapshot files' through DiskStorage); the first
+   * failure stops the WAL for good, everything queued fails with it, and onFatal is called.
+   */
+  async guard<T>(work: () => Promise<T>): Promise<T> {
+    if (this.failure !== undefined) throw new StorageClosedError('stopped after a fatal storage error', this.failure);
+    try {
+      return await work();
+    } catch (error) {
+      // Only I/O failures stop the WAL; a refused argument (e.g. an oversized snapshot) does not.
+      if (!(error instanceof StorageFatalError)) throw error;
+      if (this.failure === undefined) {
+        this.failure = error;
+        for (const pending of this.queue.splice(0)) pending.done.reject(error);
+        this.pendingBytes = 0;
+        this.options.logger.error('wal: fatal storage error, stopping', { code: error.code, message: error.message });
+        this.options.onFatal(error);
+      }
+      throw error;
+    }
+  }
+
+  /** Whether the WAL stopped after a fatal error (then nothing more is accepted). */
+  get failed(): StorageFatalError | undefined {
+    return this.failure;
+  }
+
+  private async cut(): Promise<void> {
+    const info = { seq: this.segment.info.seq + 1, firstIndex: this.lastIndex + 1 };
+    const preamble: { type: RecordType; payload: Uint8Array }[] = this.markers.map((marker) => ({
+      type: RecordType.SnapshotMarker,
+      payload: encodeSnapshotMarker(marker),
+    }));
+    if (!isEmptyHardState(this.hardState)) preamble.push({ type: RecordType.HardState, payload: encodeHardState(this.hardState) });
+    const next = await createSegment(this.fs, this.dir, this.options, info, encodeRecords(preamble));
+    const previous = this.segment;
+    this.segment = next;
+    this.segments.push(next.info);
+    this.stats.segmentsCut += 1;
+    // The old segment is fully synced; a failing close cannot lose data, so it is only logged.
+    await previous.handle.close().catch((error: unknown) => this.options.logger.warn('wal: closing a segment failed', { error: String(error) }));
+  }
+
+  /** For tests: the hard state a new segment would repeat. */
+  lastHardState(): HardState {
+    return this.hardState;
+  }
+
+  hardStateChanged(state: HardState): boolean {
+    return !hardStateEqual(state, this.hardState);
+  }
+}
+
+/**
+ * Creates a segment the crash-safe way: a temporary file, pre-allocated with zeros, its
+ * header and preamble written and fdatasynced, renamed into place, directory fsynced. Only
+ * then may records be appended to it.
+ */
+async function createSegment(
+  fs: FileSystem,
+  dir: string,
+  options: ResolvedStorageOptions,
+  header: { seq: number; firstIndex: number },
+  preambleRecords: Uint8Array,
+): Promise<OpenSegment> {
+  const name = segmentName(header);
+  const path = joinPath(dir, name);
+  const temp = `${path}.tmp`;
+  const headerRecord = encodeRecords([{ type: RecordType.SegmentHeader, payload: encodeSegmentHeader(header) }]);
+  const preamble = new Uint8Array(headerRecord.length + preambleRecords.length);
+  preamble.set(headerRecord, 0);
+  preamble.set(preambleRecords, headerRecord.length);
+  const handle = await io('create', temp, () => fs.create(temp));
+  await io('allocate', temp, () => handle.allocate(Math.max(options.segmentBytes, preamble.length)));
+  await io('write', temp, () => handle.write(0, preamble));
+  await io('fdatasync', temp, () => handle.sync());
+  await io('rename', path, () => fs.rename(temp, path));
+  await io('fsync dir', dir, () => fs.syncDir(dir));
+  return { info: { ...header, name, path }, handle, offset: preamble.length, preambleEnd: preamble.length };
+}
+
+function concat(group: readonly Pending[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const pending of group) {
+    out.set(pending.bytes, offset);
+    offset += pending.bytes.length;
+  }
+  return out;
+}
