@@ -1,0 +1,8 @@
+/** Locks with fencing tokens, and the resource-side fencing helper. */
+export { Mutex } from './mutex.js';
+export type { LockOptions } from './mutex.js';
+export { HeldLock } from './held-lock.js';
+export { FencingGuard } from './fencing.js';
+export type { FencingGuardOptions } from './fencing.js';
+export { LockTimeoutError, SessionExpiredError, LockLostError, LockReleasedError, StaleTokenError } from './errors.js';
+export { waitForDelete, waitForPredecessors, raceSignal } from './wait.js';

@@ -1,0 +1,156 @@
+/**
+ * A distributed mutex with etcd's key layout, so it excludes `etcdctl lock` and Go clients on
+ * the same name: each waiter puts `<name>/<lease id in hex>` (empty value, session lease); the
+ * key with the lowest create revision holds the lock; a waiter watches only its immediate
+ * predecessor (FIFO, no herd). The holder's create revision is the fencing token.
+ *
+ * Differences from etcd's Go Mutex: callers in one process that share a session queue locally
+ * first (they would share one key); a wait fails as soon as the session is lost; a wait that
+ * ends after the session expired never reports success; the held lock carries an AbortSignal.
+ * Not reentrant: a second `lock()` in the same process waits for `unlock()`.
+ */
+import { requireInteger, linkSignals, toHex, InvalidOptionError } from '../base/index.js';
+import { compare } from '../client/index.js';
+import type { Client, TxnResult } from '../client/index.js';
+import type { Session } from '../lease/index.js';
+import { LockTimeoutError, SessionExpiredError } from './errors.js';
+import { HeldLock } from './held-lock.js';
+import { acquireLocal, isLocallyBusy } from './local-queue.js';
+import { abortOnDelete, waitForPredecessors } from './wait.js';
+
+export interface LockOptions {
+  /** Gives up waiting (removing our key) when it aborts; rejects with its reason. */
+  readonly signal?: AbortSignal;
+  /** Gives up after this long with LockTimeoutError. */
+  readonly timeoutMs?: number;
+}
+
+export class Mutex {
+  /** `<name>/`: every contender's key lives under it. */
+  readonly prefix: string;
+  /** This session's key: `<name>/<lease id in hex>`. */
+  readonly key: string;
+  private readonly client: Client;
+
+  constructor(readonly session: Session, readonly name: string) {
+    if (typeof name !== 'string' || name.length === 0) throw new InvalidOptionError('name', 'must be a non-empty string');
+    this.client = session.client;
+    this.prefix = `${name}/`;
+    this.key = `${this.prefix}${toHex(session.leaseId)}`;
+  }
+
+  /** Waits until the lock is held. */
+  async lock(options: LockOptions = {}): Promise<HeldLock> {
+    const timeout = options.timeoutMs === undefined ? undefined : requireInteger('timeoutMs', options.timeoutMs, 0);
+    const timer = new AbortController();
+    const cancelTimer = timeout === undefined ? undefined : this.client.clock.setTimer(timeout, () => timer.abort(new LockTimeoutError(this.name, timeout)));
+    const linked = linkSignals(options.signal, timer.signal, this.session.signal);
+    try {
+      const releaseLocal = await acquireLocal(this.session, this.name, linked.signal).catch((error: unknown) => {
+        throw this.explain(error);
+      });
+      try {
+        return await this.acquire(linked.signal, releaseLocal);
+      } catch (error) {
+        releaseLocal();
+        throw this.explain(error);
+      }
+    } finally {
+      cancelTimer?.();
+      linked.dispose();
+    }
+  }
+
+  /** Takes the lock if it is free right now; resolves with null otherwise. */
+  async tryLock(options: { signal?: AbortSignal } = {}): Promise<HeldLock | null> {
+    if (isLocallyBusy(this.session, this.name)) return null;
+    const linked = linkSignals(options.signal, this.session.signal);
+    try {
+      const releaseLocal = await acquireLocal(this.session, this.name, linked.signal);
+      try {
+        const attempt = await this.enqueue(linked.signal);
+        if (attempt.owner) return this.confirm(attempt.myRevision, attempt.header, releaseLocal);
+        await this.client.deleteOwnKey(this.key).catch(() => {});
+        releaseLocal();
+        return null;
+      } catch (error) {
+        releaseLocal();
+        throw error;
+      }
+    } catch (error) {
+      throw this.explain(error);
+    } finally {
+      linked.dispose();
+    }
+  }
+
+  /** The current holder's key and token, or undefined when the lock is free. */
+  async holder(): Promise<{ key: string; token: bigint } | undefined> {
+    const first = await this.client.get(this.prefix).prefix().sort('create', 'ascend').limit(1);
+    const kv = first.kvs[0];
+    return kv === undefined ? undefined : { key: kv.key, token: kv.createRevision };
+  }
+
+  private async acquire(signal: AbortSignal, releaseLocal: () => void): Promise<HeldLock> {
+    const attempt = await this.enqueue(signal);
+    if (attempt.owner) return this.confirm(attempt.myRevision, attempt.header, releaseLocal);
+    const ownKey = abortOnDelete(this.client, this.key, attempt.header, signal,
+      () => new SessionExpiredError(`lock ${JSON.stringify(this.name)}`, 'the waiter key was deleted (lease revoked or expired)'));
+    try {
+      await waitForPredecessors(this.client, this.prefix, attempt.myRevision - 1n, ownKey.signal);
+      // The wait may end because our lease expired and the server deleted our key along with
+      // the others: check the key is still ours before reporting success.
+      const mine = await this.client.get(this.key).signal(ownKey.signal);
+      const kv = mine.kvs[0];
+      if (kv === undefined || kv.createRevision !== attempt.myRevision || this.session.lost) {
+        throw new SessionExpiredError(`lock ${JSON.stringify(this.name)}`, this.session.signal.reason);
+      }
+      return this.confirm(attempt.myRevision, mine.header.revision, releaseLocal);
+    } catch (error) {
+      if (!this.session.lost) await this.client.deleteOwnKey(this.key).catch(() => {});
+      throw error;
+    } finally {
+      ownKey.dispose();
+    }
+  }
+
+  /** Puts our key unless it exists and reads the oldest contender, in one txn. */
+  private async enqueue(signal: AbortSignal): Promise<{ myRevision: bigint; owner: boolean; header: bigint }> {
+    const oldest = this.client.get(this.prefix).prefix().sort('create', 'ascend').limit(1);
+    let result: TxnResult;
+    try {
+      result = await this.client.txn()
+        .if(compare.absent(this.key))
+        .do(this.client.put(this.key, '').lease(this.session.leaseId), oldest)
+        .else(this.client.get(this.key), oldest)
+        .signal(signal);
+    } catch (error) {
+      // The put may or may not have landed; make sure we do not leave a waiter key behind.
+      if (!this.session.lost) await this.client.deleteOwnKey(this.key).catch(() => {});
+      throw error;
+    }
+    let myRevision = result.header.revision;
+    if (!result.succeeded) {
+      const mine = result.results[0];
+      if (mine?.type === 'range' && mine.result.kvs[0] !== undefined) myRevision = mine.result.kvs[0].createRevision;
+    }
+    const oldestResult = result.results[1];
+    const owner = oldestResult?.type === 'range' ? oldestResult.result.kvs[0] : undefined;
+    return { myRevision, owner: owner === undefined || owner.createRevision === myRevision, header: result.header.revision };
+  }
+
+  private confirm(token: bigint, revision: bigint, releaseLocal: () => void): HeldLock {
+    if (this.session.lost) {
+      releaseLocal();
+      throw new SessionExpiredError(`lock ${JSON.stringify(this.name)}`, this.session.signal.reason);
+    }
+    return new HeldLock({ session: this.session, key: this.key, token, revision, releaseLocal });
+  }
+
+  /** Session loss while waiting becomes SessionExpiredError; other reasons pass through. */
+  private explain(error: unknown): unknown {
+    if (error instanceof LockTimeoutError || error instanceof SessionExpiredError) return error;
+    if (this.session.lost) return new SessionExpiredError(`lock ${JSON.stringify(this.name)}`, this.session.signal.reason);
+    return error;
+  }
+}
