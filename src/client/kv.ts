@@ -52,6 +52,10 @@ abstract class Builder<T> implements PromiseLike<T> {
     }
     return running.then(onfulfilled, onrejected);
   }
+
+  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.then(undefined, onrejected);
+  }
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

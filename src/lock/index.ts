@@ -6,3 +6,5 @@ export { FencingGuard } from './fencing.js';
 export type { FencingGuardOptions } from './fencing.js';
 export { LockTimeoutError, SessionExpiredError, LockLostError, LockReleasedError, StaleTokenError } from './errors.js';
 export { waitForDelete, waitForPredecessors, raceSignal } from './wait.js';
+export { acquireLocal, isLocallyBusy } from './local-queue.js';
+export { abortOnDelete } from './wait.js';

@@ -1,0 +1,104 @@
+// Method: a real etcd member; candidates are separate clients and sessions. Leadership order,
+// proclamations and resignations are checked through campaign() resolution, leader() and the
+// observe() stream; session loss is provoked by revoking leases with an admin client.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Client } from '../../src/client/index.js';
+import { Election } from '../../src/election/index.js';
+import type { LeaderInfo } from '../../src/election/index.js';
+import { Session } from '../../src/lease/index.js';
+import { missingBinaries } from '../support/binaries.js';
+import { startEtcd } from '../support/etcd.js';
+import type { EtcdCluster } from '../support/etcd.js';
+
+const skip = missingBinaries('etcd');
+
+describe.skipIf(skip !== undefined)('Election against etcd', () => {
+  let etcd: EtcdCluster;
+  let admin: Client;
+  const clients: Client[] = [];
+
+  async function session(ttlSeconds = 10): Promise<Session> {
+    const client = new Client({ endpoints: etcd.endpoints });
+    clients.push(client);
+    return Session.create(client, { ttlSeconds });
+  }
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    admin = new Client({ endpoints: etcd.endpoints });
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await admin?.close();
+    await etcd?.stop();
+  });
+
+  it('elects in campaign order, proclaims, resigns and hands over', async () => {
+    const [s1, s2] = await Promise.all([session(), session()]);
+    const e1 = new Election(s1, 'e1');
+    const e2 = new Election(s2, 'e1');
+    const lead1 = await e1.campaign('node-1');
+    expect(lead1.key).toBe(`e1/${s1.leaseId.toString(16)}`);
+    expect(await e2.leader()).toMatchObject({ key: lead1.key, value: 'node-1', token: lead1.token, lease: s1.leaseId });
+    let won2 = false;
+    const campaign2 = e2.campaign('node-2').then((l) => ((won2 = true), l));
+    await vi.waitFor(async () => expect((await admin.get('e1/').prefix()).kvs).toHaveLength(2));
+    await lead1.proclaim('node-1b');
+    expect((await e2.leader())?.value).toBe('node-1b');
+    expect(won2).toBe(false);
+    await lead1.resign();
+    const lead2 = await campaign2;
+    expect(lead2.token).toBeGreaterThan(lead1.token);
+    expect(lead1.signal.reason).toMatchObject({ code: 'ERR_LOCK_RELEASED' });
+    await expect(lead1.proclaim('stale')).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_LOCK_(LOST|RELEASED)$/) });
+    expect((await e1.leader())?.value).toBe('node-2');
+    await lead2.resign();
+    expect(await e1.leader()).toBeNull();
+  });
+
+  it('observe() reports leaders, proclamations, and null when nobody leads', async () => {
+    const s1 = await session(2);
+    const e = new Election(s1, 'e2');
+    const controller = new AbortController();
+    const seen: Array<LeaderInfo | null> = [];
+    const observing = (async () => {
+      for await (const state of new Election(await session(), 'e2').observe({ signal: controller.signal })) seen.push(state);
+    })().catch((error: unknown) => error);
+    await vi.waitFor(() => expect(seen).toEqual([null]));
+    const lead = await e.campaign('a');
+    await vi.waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual([null, 'a']));
+    await lead.proclaim('b');
+    await vi.waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual([null, 'a', 'b']));
+    // The leader's session expires: observers learn that nobody leads.
+    await admin.leaseRevoke(s1.leaseId);
+    await vi.waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual([null, 'a', 'b', null]));
+    await vi.waitFor(() => expect(lead.held).toBe(false));
+    controller.abort(new Error('stop observing'));
+    expect(await observing).toMatchObject({ message: 'stop observing' });
+  });
+
+  it('a campaign waiting when its session expires rejects', async () => {
+    const [s1, s2] = await Promise.all([session(), session()]);
+    const lead = await new Election(s1, 'e3').campaign('x');
+    const waiting = new Election(s2, 'e3').campaign('y');
+    await vi.waitFor(async () => expect((await admin.get('e3/').prefix()).kvs).toHaveLength(2));
+    await admin.leaseRevoke(s2.leaseId);
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_SESSION_EXPIRED' });
+    expect((await admin.get('e3/').prefix()).kvs.map((kv) => kv.key)).toEqual([lead.key]);
+    await lead.resign();
+  });
+
+  it('an aborted campaign withdraws its candidacy', async () => {
+    const [s1, s2] = await Promise.all([session(), session()]);
+    const lead = await new Election(s1, 'e4').campaign('x');
+    const controller = new AbortController();
+    const waiting = new Election(s2, 'e4').campaign('y', { signal: controller.signal });
+    await vi.waitFor(async () => expect((await admin.get('e4/').prefix()).kvs).toHaveLength(2));
+    controller.abort(new Error('withdraw'));
+    await expect(waiting).rejects.toThrow('withdraw');
+    expect((await admin.get('e4/').prefix()).kvs.map((kv) => kv.key)).toEqual([lead.key]);
+    await expect(new Election(s2, 'e4').campaign('y', { timeoutMs: 100 })).rejects.toMatchObject({ code: 'ERR_LOCK_TIMEOUT' });
+    await lead.resign();
+  });
+});
