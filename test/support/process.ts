@@ -10,7 +10,7 @@ export class ManagedProcess {
   readonly exited: Promise<number | null>;
 
   constructor(command: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
-    this.child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
     const keep = (chunk: Buffer): void => {
       this.output = (this.output + chunk.toString('utf8')).slice(-keepBytes);
     };
