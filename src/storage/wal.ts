@@ -61,7 +61,9 @@ export class Wal {
   readonly stats: WalStats = { batches: 0, appends: 0, records: 0, bytes: 0, fsyncs: 0, segmentsCut: 0, segmentsReleased: 0 };
   private readonly queue: Pending[] = [];
   private pendingBytes = 0;
-  private running: Promise<void> | undefined;
+  private running: Promise<void> = Promise.resolve();
+  /** True while drain() runs; cleared synchronously as it exits, so no append can be stranded. */
+  private draining = false;
   private failure: StorageFatalError | undefined;
   private closed = false;
   private releasing: Promise<void> = Promise.resolve();
@@ -129,9 +131,10 @@ export class Wal {
     const done = deferred<void>();
     this.queue.push({ bytes, batch, recordCount: records.length, done });
     this.pendingBytes += bytes.length;
-    this.running ??= this.drain().finally(() => {
-      this.running = undefined;
-    });
+    if (!this.draining) {
+      this.draining = true;
+      this.running = this.drain();
+    }
     return done.promise;
   }
 
@@ -151,7 +154,7 @@ export class Wal {
         this.segments.shift();
         this.stats.segmentsReleased += 1;
       }
-      if (this.failure !== undefined) throw this.failure;
+      if (this.failure !== undefined) throw new StorageClosedError('stopped after a fatal storage error', this.failure);
     };
     this.releasing = this.releasing.then(run, run);
     return this.releasing;
@@ -166,7 +169,13 @@ export class Wal {
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0 && this.failure === undefined) {
+    // `draining` is cleared in the same synchronous step as the final queue check: a caller
+    // whose append resolved runs only after that, so its next append always starts a drain.
+    for (;;) {
+      if (this.queue.length === 0 || this.failure !== undefined) {
+        this.draining = false;
+        return;
+      }
       const group: Pending[] = [this.queue.shift()!];
       let size = group[0]!.bytes.length;
       while (this.queue.length > 0 && size + this.queue[0]!.bytes.length <= this.options.maxBatchBytes) {
@@ -183,6 +192,7 @@ export class Wal {
           await io('fdatasync', info.path, () => handle.sync());
         });
       } catch (error) {
+        if (this.failure === undefined) this.pendingBytes -= size;
         for (const pending of group) pending.done.reject(error);
         continue;
       }
