@@ -96,7 +96,7 @@ describe('DiskStorage', () => {
 
   it('refuses to start when no snapshot is usable and the WAL does not reach back to the beginning', async () => {
     const fs = new SimFileSystem(6);
-    let storage = await DiskStorage.open(fs, '/data', options);
+    const storage = await DiskStorage.open(fs, '/data', options);
     for (let i = 1; i <= 300; i += 10) {
       await storage.save({ entries: makeEntries(i, 10, 1, 60), hardState: { term: 1, vote: 1n, commit: i + 9 } });
       if ((i + 9) % 100 === 0) await storage.createSnapshot(i + 9, CONF, new Uint8Array([1]));
