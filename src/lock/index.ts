@@ -8,3 +8,5 @@ export { LockTimeoutError, SessionExpiredError, LockLostError, LockReleasedError
 export { waitForDelete, waitForPredecessors, raceSignal } from './wait.js';
 export { acquireLocal, isLocallyBusy } from './local-queue.js';
 export { abortOnDelete } from './wait.js';
+export { RWMutex } from './rwmutex.js';
+export { Semaphore } from './semaphore.js';

@@ -1,0 +1,44 @@
+/**
+ * `conclave`: the SDK. An etcd v3 client and the coordination primitives built on it, working
+ * the same against a Conclave cluster and a real etcd 3.4+ cluster.
+ *
+ *   import { Client, Mutex, Election } from 'conclave';
+ *   const client = new Client({ endpoints: ['127.0.0.1:2379'] });
+ *   const session = await client.session({ ttlSeconds: 10 });
+ *   await using lock = await new Mutex(session, 'orders').lock({ signal });
+ */
+import { Client as CoreClient } from './client/index.js';
+import { Lease, Session } from './lease/index.js';
+import type { LeaseOptions, SessionOptions } from './lease/index.js';
+
+/** The etcd v3 client, with shortcuts for sessions and leases. */
+export class Client extends CoreClient {
+  /** Grants a lease and keeps it alive until the session (or this client) is closed. */
+  session(options: SessionOptions = {}): Promise<Session> {
+    return Session.create(this, options);
+  }
+
+  /** Grants a lease kept alive on this client's shared keep-alive stream. */
+  lease(options: LeaseOptions): Promise<Lease> {
+    return Lease.grant(this, options);
+  }
+}
+
+export {
+  compare, RangeBuilder, PutBuilder, DeleteBuilder, TxnBuilder, KeyValue, Watcher, LeaseLostError, EtcdError,
+  WatchCompactedError, ClientClosedError, CallTimeoutError, GrpcStatus, prefixEnd, Namespace,
+} from './client/index.js';
+export type {
+  ClientOptions, WatchOptions, LeaseGrant, LeaseTimeToLive, MemberInfo, StatusInfo, OpLike, CompareSpec, CompareOperator,
+  CompareTarget, OpSpec, Header, RangeResult, PutResult, DeleteResult, TxnResult, OpResult, WatchEvent, Key, CallOptions,
+  RetryPolicy, SortOrder, SortTarget,
+} from './client/index.js';
+export { Lease, Session };
+export type { LeaseOptions, SessionOptions };
+export {
+  Mutex, RWMutex, Semaphore, HeldLock, FencingGuard, LockTimeoutError, SessionExpiredError, LockLostError, LockReleasedError, StaleTokenError,
+} from './lock/index.js';
+export type { LockOptions, FencingGuardOptions } from './lock/index.js';
+export { Election, Leadership } from './election/index.js';
+export type { CampaignOptions, LeaderInfo } from './election/index.js';
+export { ConclaveError, InvalidOptionError } from './base/index.js';
