@@ -66,6 +66,8 @@ export class SimulatedCrashError extends ConclaveError {
 interface Inode {
   durable: GrowableBytes;
   volatile: GrowableBytes;
+  /** The name it was last created or renamed under (for the trace). */
+  path: string;
 }
 
 type PendingOp =
@@ -207,7 +209,7 @@ export class SimFileSystem implements FileSystem {
     const clean = normalize(path);
     this.beginOp('create', clean, 0);
     const dir = this.dirOrThrow(clean, 'open');
-    const inode: Inode = { durable: new GrowableBytes(), volatile: new GrowableBytes() };
+    const inode: Inode = { durable: new GrowableBytes(), volatile: new GrowableBytes(), path: clean };
     dir.volatile.set(baseName(clean), inode);
     return this.handle(clean, inode);
   }
@@ -224,6 +226,7 @@ export class SimFileSystem implements FileSystem {
     const toDir = this.dirOrThrow(normalize(to), 'rename');
     fromDir.volatile.delete(baseName(normalize(from)));
     toDir.volatile.set(baseName(normalize(to)), inode);
+    inode.path = normalize(to);
   }
 
   async remove(path: string): Promise<void> {
@@ -254,7 +257,7 @@ export class SimFileSystem implements FileSystem {
         return inode.volatile.read(position, lengthBytes);
       },
       write: async (position, data) => {
-        const op = this.beginOp('write', path, data.length, { inode, kind: 'write', position, data: data.slice() }, boot);
+        const op = this.beginOp('write', inode.path, data.length, { inode, kind: 'write', position, data: data.slice() }, boot);
         this.failIfScheduled(op, 'write', path, () => {
           // EIO may leave part of the write in the page cache.
           const partial = this.random.int(data.length + 1);
@@ -263,7 +266,7 @@ export class SimFileSystem implements FileSystem {
         this.pushWrite(inode, position, data);
       },
       sync: async () => {
-        const op = this.beginOp('sync', path, 0, undefined, boot);
+        const op = this.beginOp('sync', inode.path, 0, undefined, boot);
         this.failIfScheduled(op, 'fsync', path, () => {
           // The kernel reports the error once and forgets the dirty pages: they stay visible
           // in the page cache but will never reach the disk.
@@ -273,11 +276,11 @@ export class SimFileSystem implements FileSystem {
         this.pending = this.pending.filter((p) => p.inode !== inode);
       },
       truncate: async (sizeBytes) => {
-        this.beginOp('truncate', path, 0, undefined, boot);
+        this.beginOp('truncate', inode.path, 0, undefined, boot);
         this.pushTruncate(inode, sizeBytes);
       },
       allocate: async (sizeBytes) => {
-        this.beginOp('allocate', path, 0, undefined, boot);
+        this.beginOp('allocate', inode.path, 0, undefined, boot);
         if (inode.volatile.size < sizeBytes) this.pushTruncate(inode, sizeBytes);
       },
       sizeBytes: async () => {
