@@ -42,3 +42,5 @@ export type { LockOptions, FencingGuardOptions } from './lock/index.js';
 export { Election, Leadership } from './election/index.js';
 export type { CampaignOptions, LeaderInfo } from './election/index.js';
 export { ConclaveError, InvalidOptionError } from './base/index.js';
+export { ServiceRegistry, Registration, ServiceDiscovery, Picker } from './discovery/index.js';
+export type { RegisterOptions, HealthCheck, ListOptions, PickerOptions, PickStrategy, ServiceInstance } from './discovery/index.js';

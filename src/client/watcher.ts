@@ -157,6 +157,19 @@ export class Watcher implements AsyncIterableIterator<WatchEvent>, AsyncDisposab
     }
   }
 
+  /**
+   * Waits for at least one event, then returns every event buffered so far (so a txn's events
+   * arrive together); undefined once the watcher has ended. Throws like `next()`.
+   */
+  async nextBatch(): Promise<WatchEvent[] | undefined> {
+    const first = await this.next();
+    if (first.done === true) return undefined;
+    const batch = [first.value];
+    while (this.buffer.length > 0) batch.push(this.buffer.shift()!);
+    if (this.parked && !this.isClosed) this.hooks.unpark(this);
+    return batch;
+  }
+
   async return(): Promise<IteratorResult<WatchEvent>> {
     this.close();
     return { value: undefined, done: true };
