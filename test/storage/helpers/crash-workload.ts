@@ -97,7 +97,7 @@ export function modelOf(ops: readonly WorkloadOp[], count: number) {
   const log = new Map<number, Entry>();
   let hardStateOp = -1;
   let snapshotIndex = 0;
-  let snapshotData = new Uint8Array(0);
+  let snapshotData: Uint8Array = new Uint8Array(0);
   for (let i = 0; i < count; i++) {
     const op = ops[i]!;
     if (op.kind === 'save') {
