@@ -44,3 +44,4 @@ export type { CampaignOptions, LeaderInfo } from './election/index.js';
 export { ConclaveError, InvalidOptionError } from './base/index.js';
 export { ServiceRegistry, Registration, ServiceDiscovery, Picker } from './discovery/index.js';
 export type { RegisterOptions, HealthCheck, ListOptions, PickerOptions, PickStrategy, ServiceInstance } from './discovery/index.js';
+export { Barrier, DoubleBarrier, BarrierError } from './barrier/index.js';
