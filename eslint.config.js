@@ -20,7 +20,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/raft/**/*.ts', 'src/mvcc/**/*.ts'],
+    files: ['src/raft/**/*.ts', 'src/mvcc/**/*.ts', 'src/server/lessor/**/*.ts'],
     rules: {
       'no-restricted-globals': ['error', ...nondeterministicGlobals],
       'no-restricted-properties': ['error',

@@ -155,14 +155,23 @@ export class ApplyTxn {
     return { succeeded, nested };
   }
 
-  /** etcd's apply-time checks on the taken path: leases exist, ignore_* keys exist, read revisions valid. */
-  private checkOps(ops: readonly RequestOp[], path?: TxnPath): void {
+  /**
+   * etcd's apply-time checks on the taken path: leases exist, ignore_* keys exist, read
+   * revisions valid. `fromKeyDeletes` collects the starts of earlier "from key" deletes of
+   * the path: the duplicate-key rule does not see them (as in etcd), so an ignore_* put
+   * they would empty first is refused here with KeyNotFound (etcd fails it mid-txn).
+   */
+  private checkOps(ops: readonly RequestOp[], path?: TxnPath, fromKeyDeletes: string[] = []): void {
     ops.forEach((op, i) => {
       if ('put' in op) {
         const put = op.put;
         const lease = put.lease ?? 0n;
+        const key = toByteString(put.key);
         if (!put.ignoreLease && lease !== 0n && !(this.store.leases?.exists(lease) ?? false)) throw new LeaseNotFoundError();
-        if ((put.ignoreValue || put.ignoreLease) && this.latestKv(toByteString(put.key)) === undefined) throw new KeyNotFoundError();
+        if ((put.ignoreValue || put.ignoreLease) && (this.latestKv(key) === undefined || fromKeyDeletes.some((start) => key >= start))) throw new KeyNotFoundError();
+      } else if ('deleteRange' in op) {
+        const end = op.deleteRange.rangeEnd;
+        if (end !== undefined && end.length === 1 && end[0] === 0) fromKeyDeletes.push(toByteString(op.deleteRange.key));
       } else if ('range' in op) {
         const rev = op.range.revision ?? 0;
         if (rev > 0 && rev > this.store.currentRev) throw new FutureRevisionError(this.store.currentRev);
@@ -170,7 +179,7 @@ export class ApplyTxn {
       } else if ('txn' in op) {
         const nested = path?.nested.get(i);
         assert(nested !== undefined, 'nested txn without a decided path');
-        this.checkOps(branch(op.txn, nested.succeeded), nested);
+        this.checkOps(branch(op.txn, nested.succeeded), nested, fromKeyDeletes);
       }
     });
   }

@@ -42,6 +42,11 @@ export type ApplyResult =
   | { readonly kind: 'error'; readonly error: EtcdRequestError }
   | { readonly kind: 'already-applied' };
 
+export type ApplyWithResult<T> =
+  | { readonly kind: 'ok'; readonly value: T }
+  | { readonly kind: 'error'; readonly error: EtcdRequestError }
+  | { readonly kind: 'already-applied' };
+
 export type WriteRequest = RequestOp | { readonly compact: { readonly revision: number } };
 
 /**
@@ -128,11 +133,21 @@ export class MvccStore {
 
   /** Applies one write request carried by the raft entry at `position`. */
   apply(position: AppliedPosition, request: WriteRequest): ApplyResult {
+    const result = this.applyWith(position, (txn) => txn.execute(request));
+    return result.kind === 'ok' ? { kind: 'ok', response: result.value } : result;
+  }
+
+  /**
+   * Applies the raft entry at `position` by running `run` on its ApplyTxn (for requests
+   * that also touch other state, e.g. the lessor's grant and revoke), then ends it. An
+   * EtcdRequestError becomes an error result and the entry still counts as applied.
+   */
+  applyWith<T>(position: AppliedPosition, run: (txn: ApplyTxn) => T): ApplyWithResult<T> {
     const txn = this.beginApply(position);
     if (txn === undefined) return { kind: 'already-applied' };
-    let result: ApplyResult;
+    let result: ApplyWithResult<T>;
     try {
-      result = { kind: 'ok', response: txn.execute(request) };
+      result = { kind: 'ok', value: run(txn) };
     } catch (error) {
       if (!(error instanceof EtcdRequestError)) throw error; // a bug: do not persist anything
       txn.abandonChanges();

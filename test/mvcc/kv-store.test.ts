@@ -194,6 +194,16 @@ describe.each(engines)('MvccStore semantics on $name', (engine) => {
     expect(dup(txn([del('a', '\0'), put('k')]))).toBe(false); // etcd's raw-interval quirk for from-key
   });
 
+  it('refuses an ignore_value put that an earlier from-key delete of the same txn empties', () => {
+    const log = open();
+    log.put('k', 'v');
+    expect(() => log.apply({ txn: { success: [
+      { deleteRange: { key: b('a'), rangeEnd: new Uint8Array([0]) } },
+      { put: { key: b('k'), ignoreValue: true } },
+    ] } })).toThrow(KeyNotFoundError);
+    expect(log.get('k')).toEqual(['k=v@2/2/1']);
+  });
+
   it('enforces max txn ops as the largest of compare, success and failure, nested sharing the budget', () => {
     const log = Log.open(engine.create(), { maxTxnOps: 3 });
     const puts = (n: number, prefix: string): RequestOp[] => Array.from({ length: n }, (_, i) => ({ put: { key: b(`${prefix}${i}`), value: b('v') } }));

@@ -91,11 +91,14 @@ export class KvModel {
     const before = this.states[this.rev]!;
     const succeeded = compares.every((c) => this.compare(c, before));
     const ops = succeeded ? success : failure;
-    // Apply-time checks against the state before the txn.
+    // Apply-time checks against the state before the txn; an ignore_* put after a
+    // from-key delete that covers it is refused too (see ApplyTxn.checkOps).
+    const fromKeyDeletes: string[] = [];
     for (const op of ops) {
+      if (op.kind === 'del' && op.end === '\0') fromKeyDeletes.push(op.key);
       if (op.kind === 'put') {
         if (!op.ignoreLease && op.lease !== 0n && !this.leases.has(op.lease)) return { error: 'ERR_LEASE_NOT_FOUND' };
-        if ((op.ignoreValue || op.ignoreLease) && !before.has(op.key)) return { error: 'ERR_KEY_NOT_FOUND' };
+        if ((op.ignoreValue || op.ignoreLease) && (!before.has(op.key) || fromKeyDeletes.some((start) => op.key >= start))) return { error: 'ERR_KEY_NOT_FOUND' };
       } else if (op.kind === 'range' && op.revision > 0) {
         if (op.revision > this.rev) return { error: 'ERR_MVCC_FUTURE_REVISION' };
         if (op.revision < this.compacted) return { error: 'ERR_MVCC_COMPACTED' };
