@@ -26,7 +26,11 @@ export interface RaftConfig {
   readonly electionTicks?: number;
   /** A leader sends heartbeats every heartbeatTicks ticks; must be < electionTicks. Default 1. */
   readonly heartbeatTicks?: number;
-  /** The last index the application has applied (on restart). Default: the snapshot index. */
+  /**
+   * The last index the application's state machine has applied (on restart). Default:
+   * firstIndex() - 1. Pass it whenever the log keeps entries older than the snapshot the state
+   * machine was restored from, or they would be handed out (and applied) again.
+   */
   readonly applied?: number;
   /** Most payload bytes of entries in one append message (at least one entry is always sent). Default 1 MiB. */
   readonly maxMessageBytes?: number;

@@ -66,6 +66,7 @@ export function describeMessage(m: Message): string {
       if (m.reject) text += ' Rejected';
       break;
     case 'heartbeat':
+    case 'timeoutNow':
       text += ` Commit:${m.commit}`;
       break;
     case 'snap':

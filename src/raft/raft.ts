@@ -1,6 +1,6 @@
 import { assert } from '../base/assert.js';
 import type { RaftTestingBugs, ResolvedRaftConfig } from './config.js';
-import { Changer, restoreConfig } from './confchange/changer.js';
+import { ConfChangeError, Changer, restoreConfig } from './confchange/changer.js';
 import { decodeConfChange, encodeConfChange, entersJoint, leavesJoint } from './confchange/codec.js';
 import { ProposalDroppedError, SnapshotTemporarilyUnavailableError } from './errors.js';
 import { RaftLog } from './log/raft-log.js';
@@ -182,8 +182,14 @@ export class Raft {
     for (const id of this.tracker.memberIds()) if (id !== this.id) this.sendHeartbeat(id, ctx);
   }
 
+  /**
+   * Tells `to` to campaign now. It carries the commit index (bounded by what `to` is known to
+   * have), so that the target campaigns knowing which membership changes are committed: the
+   * configuration it campaigns under must be the one it will lead.
+   */
   sendTimeoutNow(to: NodeId): void {
-    this.send({ type: 'timeoutNow', to });
+    const commit = Math.min(this.tracker.progress.get(to)?.match ?? 0, this.raftLog.committed);
+    this.send({ type: 'timeoutNow', to, commit });
   }
 
   // ---- committing -------------------------------------------------------------------------
@@ -320,8 +326,10 @@ export class Raft {
     if (this.electionElapsed >= this.electionTicks) {
       this.electionElapsed = 0;
       if (this.checkQuorum) this.stepMessage(message({ type: 'checkQuorum', from: this.id }));
-      // A transfer that did not finish within an election timeout is abandoned.
+      // A transfer that did not finish within an election timeout is abandoned (and, for a
+      // leader that is no longer a voter, started again toward the best voter).
       if (this.role === 'leader' && this.leadTransferee !== NONE) this.leadTransferee = NONE;
+      this.maybeHandOffLeadership();
     }
     if (this.role !== 'leader') return;
     if (this.heartbeatElapsed >= this.heartbeatTicks) {
@@ -504,17 +512,28 @@ export class Raft {
     if (joint && !leavesJoint(change)) return 'the configuration is joint; leave it before another change';
     if (!joint && leavesJoint(change)) return 'the configuration is not joint';
     if (!this.committedEntryInCurrentTerm()) return 'the leader has not committed an entry of its term';
+    // Dry run against the configuration the change will be applied to (no other change can
+    // come between: the rule on pendingConfIndex above serializes them), so that an invalid
+    // change is refused here instead of failing on every member when applied.
+    try {
+      this.computeConfChange(change);
+    } catch (error) {
+      if (error instanceof ConfChangeError) return error.message;
+      throw error;
+    }
     return undefined;
+  }
+
+  private computeConfChange(change: ConfChange): ChangeResult {
+    const changer = new Changer(this.tracker.config, this.tracker.progress, this.raftLog.lastIndex(), this.maxInflightMessages, this.maxInflightBytes);
+    if (leavesJoint(change) && isJoint(this.tracker.config)) return changer.leaveJoint();
+    if (entersJoint(change)) return changer.enterJoint(change.transition !== 'joint-explicit', change.changes);
+    return changer.simple(change.changes);
   }
 
   /** Applies a committed conf change; returns the new configuration. */
   applyConfChange(change: ConfChange): ConfState {
-    const changer = new Changer(this.tracker.config, this.tracker.progress, this.raftLog.lastIndex(), this.maxInflightMessages, this.maxInflightBytes);
-    let result: ChangeResult;
-    if (leavesJoint(change) && isJoint(this.tracker.config)) result = changer.leaveJoint();
-    else if (entersJoint(change)) result = changer.enterJoint(change.transition !== 'joint-explicit', change.changes);
-    else result = changer.simple(change.changes);
-    return this.switchToConfig(result);
+    return this.switchToConfig(this.computeConfChange(change));
   }
 
   private switchToConfig(result: ChangeResult): ConfState {
@@ -523,17 +542,34 @@ export class Raft {
     const confState = this.tracker.confState();
     const self = result.progress.get(this.id);
     this.isLearner = self?.isLearner ?? false;
-    if ((self === undefined || this.isLearner) && this.role === 'leader') {
-      // A leader removed or demoted steps down; the remaining voters elect a new one.
-      this.becomeFollower(this.term, NONE);
-      return confState;
-    }
     if (this.role !== 'leader' || confState.voters.length === 0) return confState;
     // The quorum changed: the commit index may move, and new members need appends.
     if (this.maybeCommit()) this.bcastAppend();
     else for (const id of this.tracker.memberIds()) if (id !== this.id) this.maybeSendAppend(id, false);
     if (this.leadTransferee !== NONE && !this.tracker.isVoter(this.leadTransferee)) this.leadTransferee = NONE;
+    this.maybeHandOffLeadership();
     return confState;
+  }
+
+  /**
+   * A leader that is no longer a voter (removed, or demoted to learner) keeps leading, without
+   * counting itself, and hands leadership to the most up-to-date voter through the transfer
+   * mechanism. Stepping down at once could strand the cluster: the remaining voters may not
+   * yet know that the change committed, and under the old configuration they may need the
+   * vote of this node, whose log may be longer than theirs (so it would refuse them).
+   */
+  maybeHandOffLeadership(): void {
+    if (this.role !== 'leader' || this.tracker.isVoter(this.id) || this.leadTransferee !== NONE) return;
+    let best: NodeId = NONE;
+    let bestMatch = -1;
+    for (const id of this.tracker.voterIds()) {
+      const match = this.tracker.progress.get(id)?.match ?? 0;
+      if (id !== this.id && match > bestMatch) {
+        best = id;
+        bestMatch = match;
+      }
+    }
+    if (best !== NONE) this.stepMessage(message({ type: 'transferLeader', from: best }));
   }
 
   /** Called when the caller reports entries applied; a leader leaves an auto-leave joint config. */

@@ -28,7 +28,8 @@ export interface ChangeResult {
 /**
  * Computes a new configuration and progress map from the current ones, copy-on-write: the
  * inputs are never modified, so a rejected change leaves the node as it was. Progress objects
- * are shared with the input (they are the leader's live view); only new members get new ones.
+ * are shared with the input (the leader's live view); a member whose Progress changes gets a
+ * private copy (see writable()).
  *
  * Three ways to change (Raft dissertation, chapter 4):
  * - simple(): at most one voter added or removed; a majority of the old and of the new
@@ -60,7 +61,7 @@ export class Changer {
     if (!isJoint(config)) throw new ConfChangeError("can't leave a non-joint configuration");
     for (const id of config.learnersNext) {
       config.learners.add(id);
-      progress.get(id)!.isLearner = true;
+      writable(progress, id, progress.get(id)!).isLearner = true;
     }
     config.learnersNext.clear();
     for (const id of config.votersOutgoing) {
@@ -102,11 +103,12 @@ export class Changer {
   }
 
   private makeVoter(config: MutableConfig, progress: Map<NodeId, Progress>, id: NodeId): void {
-    const pr = progress.get(id);
-    if (pr === undefined) {
+    const existing = progress.get(id);
+    if (existing === undefined) {
       this.initProgress(config, progress, id, false);
       return;
     }
+    const pr = writable(progress, id, existing);
     pr.isLearner = false;
     config.learners.delete(id);
     config.learnersNext.delete(id);
@@ -118,12 +120,13 @@ export class Changer {
    * needs its vote), so it is staged in learnersNext until the joint configuration is left.
    */
   private makeLearner(config: MutableConfig, progress: Map<NodeId, Progress>, id: NodeId): void {
-    const pr = progress.get(id);
-    if (pr === undefined) {
+    const existing = progress.get(id);
+    if (existing === undefined) {
       this.initProgress(config, progress, id, true);
       return;
     }
-    if (pr.isLearner) return;
+    if (existing.isLearner) return;
+    const pr = writable(progress, id, existing);
     config.voters.delete(id);
     config.learners.delete(id);
     config.learnersNext.delete(id);
@@ -175,6 +178,17 @@ export class Changer {
     checkInvariants(config, progress);
     return { config, progress };
   }
+}
+
+/**
+ * Replaces the shared Progress of `id` in the (copied) map with a private copy before it is
+ * modified, so that a change computed and then discarded (a refused proposal's dry run)
+ * leaves the live configuration untouched.
+ */
+function writable(progress: Map<NodeId, Progress>, id: NodeId, shared: Progress): Progress {
+  const copy = shared.clone();
+  progress.set(id, copy);
+  return copy;
 }
 
 /** Builds the configuration a ConfState describes (on start or snapshot restore). */

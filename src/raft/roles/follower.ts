@@ -32,6 +32,9 @@ export function stepFollower(r: Raft, m: Message): void {
       return;
     case 'timeoutNow':
       // The leader has brought us up to date and asks us to campaign at once (dissertation 3.10).
+      // hup() refuses while a committed membership change is unapplied; the leader retries the
+      // transfer after an election timeout if it must.
+      r.raftLog.commitTo(Math.min(m.commit, r.raftLog.lastIndex()));
       r.hup('transfer');
       return;
     case 'readIndex':

@@ -111,7 +111,9 @@ function handleProposal(r: Raft, m: Message): void {
 }
 
 function handleReadIndex(r: Raft, m: Message): void {
-  if (r.tracker.isSingleton() || r.bugs.readIndexWithoutQuorum === true) {
+  // Only a leader that is itself the sole voter may answer alone: a leader that is no longer a
+  // voter (handing off leadership) must hear from the voters like anyone.
+  if ((r.tracker.isSingleton() && r.tracker.isVoter(r.id)) || r.bugs.readIndexWithoutQuorum === true) {
     answerReadIndex(r, m, r.raftLog.committed);
     return;
   }

@@ -57,6 +57,15 @@ export class Inflights {
     if (this.count === 0) this.start = 0;
   }
 
+  /** Makes `target` (of the same capacity) hold the same window as this one. */
+  copyInto(target: Inflights): void {
+    target.reset();
+    for (let i = 0; i < this.count; i++) {
+      const slot = (this.start + i) % this.capacity;
+      target.add(this.indexes[slot]!, this.sizes[slot]!);
+    }
+  }
+
   reset(): void {
     this.start = 0;
     this.count = 0;

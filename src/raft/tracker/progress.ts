@@ -40,6 +40,23 @@ export class Progress {
     this.recentActive = options.recentActive;
   }
 
+  /** An independent copy (membership changes are computed copy-on-write). */
+  clone(): Progress {
+    const copy = new Progress({
+      next: this.next,
+      match: this.match,
+      inflightsCapacity: this.inflights.capacity,
+      inflightsMaxBytes: this.inflights.maxBytes,
+      isLearner: this.isLearner,
+      recentActive: this.recentActive,
+    });
+    copy.state = this.state;
+    copy.pendingSnapshot = this.pendingSnapshot;
+    copy.msgAppFlowPaused = this.msgAppFlowPaused;
+    this.inflights.copyInto(copy.inflights);
+    return copy;
+  }
+
   private resetState(state: ProgressState): void {
     this.msgAppFlowPaused = false;
     this.pendingSnapshot = 0;

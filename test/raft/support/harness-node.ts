@@ -14,6 +14,7 @@ import { EMPTY_CONF_STATE } from '../../../src/raft/types.js';
 export interface AppliedEntry {
   readonly index: number;
   readonly term: number;
+  readonly data: Uint8Array;
   readonly digest: number;
 }
 
@@ -90,24 +91,33 @@ export class HarnessNode {
       id: this.id,
       storage: this.storage,
       random: new SeededRandom(this.seed),
+      applied: snapshot.metadata.index,
     });
   }
 
   /** Performs one Ready; returns it (for printing) with the messages to deliver. */
   handleReady(onApply?: (node: HarnessNode, entry: Entry) => void): Ready {
     const ready = this.rawNode.ready();
-    // 1. persist
+    this.persistReady(ready);
+    this.finishReady(ready, onApply);
+    return ready;
+  }
+
+  /** Step 1 of a Ready: what must be on stable storage before its messages are sent. */
+  persistReady(ready: Ready): void {
     if (ready.hardState !== undefined) this.storage.setHardState(ready.hardState);
     if (ready.snapshot !== undefined) this.storage.applySnapshot(ready.snapshot);
     this.storage.append(ready.entries);
-    // 3. apply (2, sending, is the caller's: it takes ready.messages)
+  }
+
+  /** Step 3 and advance: restore a snapshot, apply committed entries (sending, step 2, is the caller's). */
+  finishReady(ready: Ready, onApply?: (node: HarnessNode, entry: Entry) => void): void {
     if (ready.snapshot !== undefined) this.restoreSnapshot(ready.snapshot);
     for (const entry of ready.committedEntries) {
       this.apply(entry);
       onApply?.(this, entry);
     }
     this.rawNode.advance();
-    return ready;
   }
 
   private restoreSnapshot(snapshot: Snapshot): void {
@@ -123,7 +133,7 @@ export class HarnessNode {
     if (entry.index !== this.appliedIndex + 1) throw new Error(`node ${this.id} skipped from ${this.appliedIndex} to ${entry.index}`);
     this.digest = digestOf(this.digest, entry);
     this.appliedIndex = entry.index;
-    this.appliedLog.push({ index: entry.index, term: entry.term, digest: this.digest });
+    this.appliedLog.push({ index: entry.index, term: entry.term, data: entry.data, digest: this.digest });
     if (entry.type === 'confChange') {
       this.confState = this.rawNode.applyConfChange(decodeConfChange(entry.data));
       this.confStateAt.set(entry.index, this.confState);
