@@ -54,8 +54,10 @@ export class KeyIndex {
   put(main: number, sub: number): void {
     this.advance(main, sub);
     const g = this.generations[this.generations.length - 1]!;
-    if (g.revs.length === 0) g.createdMain = main;
-    g.revs.push(main, sub);
+    if (g.revs.length === 0) {
+      g.createdMain = main;
+      g.revs = [main, sub]; // an exact-size literal: push on [] would reserve ~17 slots
+    } else g.revs.push(main, sub);
     g.version += 1;
   }
 
@@ -66,8 +68,10 @@ export class KeyIndex {
   restorePut(main: number, sub: number, createRevision: number, version: number): void {
     this.advance(main, sub);
     const g = this.generations[this.generations.length - 1]!;
-    if (g.revs.length === 0) g.createdMain = createRevision;
-    g.revs.push(main, sub);
+    if (g.revs.length === 0) {
+      g.createdMain = createRevision;
+      g.revs = [main, sub];
+    } else g.revs.push(main, sub);
     g.version = version;
   }
 
