@@ -101,6 +101,7 @@ export class SimFileSystem implements FileSystem {
   private bootId = 0;
   private crashAt: { op: number; plan: CrashPlan } | undefined;
   private readonly scheduledFailures = new Map<number, 'EIO' | 'ENOSPC'>();
+  private readonly nextFailures = new Map<'write' | 'sync', 'EIO' | 'ENOSPC'>();
   private readonly writeFailureProbability: number;
   private readonly syncFailureProbability: number;
   private readonly failureCodes: readonly ('EIO' | 'ENOSPC')[];
@@ -133,6 +134,11 @@ export class SimFileSystem implements FileSystem {
   /** Makes mutating operation number `op` fail with `code` instead of taking effect. */
   failAtOp(op: number, code: 'EIO' | 'ENOSPC'): void {
     this.scheduledFailures.set(op, code);
+  }
+
+  /** Makes the next operation of `kind` ('write' or 'sync') fail with `code`. */
+  failNext(kind: 'write' | 'sync', code: 'EIO' | 'ENOSPC'): void {
+    this.nextFailures.set(kind, code);
   }
 
   clearTrace(): void {
@@ -318,7 +324,9 @@ export class SimFileSystem implements FileSystem {
   }
 
   private failIfScheduled(op: number, syscall: string, path: string, sideEffect: () => void): void {
-    let code = this.scheduledFailures.get(op);
+    const kind = syscall === 'write' ? 'write' : 'sync';
+    let code = this.scheduledFailures.get(op) ?? this.nextFailures.get(kind);
+    this.nextFailures.delete(kind);
     if (code === undefined) {
       const probability = syscall === 'write' ? this.writeFailureProbability : this.syncFailureProbability;
       if (this.random.chance(probability)) code = this.failureCodes[this.random.int(this.failureCodes.length)]!;

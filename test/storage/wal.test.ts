@@ -49,12 +49,14 @@ describe('Wal', () => {
   it('an fsync failure in the middle of a batch acknowledges no record of it and stops the WAL for good', async () => {
     const fs = new SimFileSystem(3);
     const { wal, fatal } = await openWal(fs);
-    await wal.append({ entries: [makeEntry(1)] });
-    // Next: batch A (alone) = write + sync, then batch B (7 appends) = write + sync <- fails.
-    fs.failAtOp(fs.operations + 4, 'EIO');
-    const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => wal.append({ entries: [makeEntry(i + 2)] })));
-    expect(outcomes[0]!.status).toBe('fulfilled');
-    for (const outcome of outcomes.slice(1)) {
+    // Eight appends made durable together, then eight more whose shared fdatasync fails.
+    await Promise.all(Array.from({ length: 8 }, (_, i) => wal.append({ entries: [makeEntry(i + 1)] })));
+    fs.failNext('sync', 'EIO');
+    fs.clearTrace();
+    const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => wal.append({ entries: [makeEntry(i + 9)] })));
+    // One batch: one write of all eight, one fdatasync (the failing one), nothing after it.
+    expect(fs.trace.map((op) => op.kind)).toEqual(['write', 'sync']);
+    for (const outcome of outcomes) {
       expect(outcome.status).toBe('rejected');
       const reason = (outcome as PromiseRejectedResult).reason as StorageFatalError;
       expect(reason).toBeInstanceOf(StorageFatalError);
@@ -65,20 +67,20 @@ describe('Wal', () => {
     expect(fatal).toHaveLength(1);
     // Never retried: nothing more is written, every later call is refused.
     const before = fs.operations;
-    await expect(wal.append({ entries: [makeEntry(10)] })).rejects.toBeInstanceOf(StorageClosedError);
+    await expect(wal.append({ entries: [makeEntry(17)] })).rejects.toBeInstanceOf(StorageClosedError);
     await expect(wal.releaseTo(5)).rejects.toBeInstanceOf(StorageClosedError);
     expect(fs.operations).toBe(before);
     // After the power loss the fsync failure implies, the acknowledged entries are all there.
     fs.crashNow();
     fs.reboot();
     const reopened = await openWal(fs);
-    expect(reopened.replay.entries.map((e) => e.index)).toEqual([1, 2]);
+    expect(reopened.replay.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
   it('a failed write (ENOSPC) is fatal too, and the queued appends behind it fail with it', async () => {
     const fs = new SimFileSystem(4);
     const { wal, fatal } = await openWal(fs);
-    fs.failAtOp(fs.operations + 1, 'ENOSPC');
+    fs.failNext('write', 'ENOSPC');
     const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => wal.append({ entries: [makeEntry(i + 1)] })));
     expect(outcomes.every((o) => o.status === 'rejected' && (o.reason as StorageFatalError).operation === 'write')).toBe(true);
     expect(fatal[0]!.message).toMatch(/ENOSPC/);
