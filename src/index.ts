@@ -31,17 +31,21 @@ export {
 export type {
   ClientOptions, WatchOptions, LeaseGrant, LeaseTimeToLive, MemberInfo, StatusInfo, OpLike, CompareSpec, CompareOperator,
   CompareTarget, OpSpec, Header, RangeResult, PutResult, DeleteResult, TxnResult, OpResult, WatchEvent, Key, CallOptions,
-  RetryPolicy, SortOrder, SortTarget,
+  RetryPolicy, SortOrder, SortTarget, RangeSpec, PutSpec, DeleteSpec, TxnSpec, KeepAliveRegistration, KeepAliveListener,
+  KvExecutor, WatchTarget, WatcherHooks,
 } from './client/index.js';
+/** The client core without the session shortcuts (what the recipes accept). */
+export { Client as BaseClient } from './client/index.js';
 export { Lease, Session };
 export type { LeaseOptions, SessionOptions };
 export {
   Mutex, RWMutex, Semaphore, HeldLock, FencingGuard, LockTimeoutError, SessionExpiredError, LockLostError, LockReleasedError, StaleTokenError,
 } from './lock/index.js';
-export type { LockOptions, FencingGuardOptions } from './lock/index.js';
+export type { LockOptions, FencingGuardOptions, HeldLockInit } from './lock/index.js';
 export { Election, Leadership } from './election/index.js';
 export type { CampaignOptions, LeaderInfo } from './election/index.js';
-export { ConclaveError, InvalidOptionError } from './base/index.js';
+export { ConclaveError, InvalidOptionError, FakeClock, SeededRandom, systemClock, silentLogger } from './base/index.js';
+export type { Clock, Logger, LogFields, Random } from './base/index.js';
 export { ServiceRegistry, Registration, ServiceDiscovery, Picker } from './discovery/index.js';
 export type { RegisterOptions, HealthCheck, ListOptions, PickerOptions, PickStrategy, ServiceInstance } from './discovery/index.js';
 export { Barrier, DoubleBarrier, BarrierError } from './barrier/index.js';

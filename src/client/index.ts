@@ -2,13 +2,13 @@
 export { Client } from './client.js';
 export type { ClientOptions, WatchOptions, LeaseGrant, LeaseTimeToLive, MemberInfo, StatusInfo } from './client.js';
 export { RangeBuilder, PutBuilder, DeleteBuilder, TxnBuilder } from './kv.js';
-export type { OpLike } from './kv.js';
+export type { OpLike, KvExecutor } from './kv.js';
 export { compare } from './ops.js';
 export type { CompareSpec, CompareOperator, CompareTarget, OpSpec, RangeSpec, PutSpec, DeleteSpec, TxnSpec, SortOrder, SortTarget } from './ops.js';
 export { KeyValue } from './results.js';
 export type { Header, RangeResult, PutResult, DeleteResult, TxnResult, OpResult } from './results.js';
 export { Watcher } from './watcher.js';
-export type { WatchEvent } from './watcher.js';
+export type { WatchEvent, WatchTarget, WatcherHooks } from './watcher.js';
 export { LeaseLostError } from './keepalive-hub.js';
 export type { KeepAliveListener, KeepAliveRegistration } from './keepalive-hub.js';
 export { EtcdError, WatchCompactedError, ClientClosedError, CallTimeoutError, GrpcStatus, fromGrpcError, codeForEtcdMessage } from './errors.js';

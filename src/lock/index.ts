@@ -2,6 +2,7 @@
 export { Mutex } from './mutex.js';
 export type { LockOptions } from './mutex.js';
 export { HeldLock } from './held-lock.js';
+export type { HeldLockInit } from './held-lock.js';
 export { FencingGuard } from './fencing.js';
 export type { FencingGuardOptions } from './fencing.js';
 export { LockTimeoutError, SessionExpiredError, LockLostError, LockReleasedError, StaleTokenError } from './errors.js';
