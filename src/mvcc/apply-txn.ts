@@ -3,7 +3,7 @@ import type { BackendOp } from '../storage/backend/backend.js';
 import { type ByteString, toByteString } from '../storage/backend/bytes.js';
 import { CompactedError, FutureRevisionError, InvalidRequestError, KeyNotFoundError, LeaseNotFoundError } from './errors.js';
 import { KeyIndex } from './key-index.js';
-import { intervalIsEmpty, resolveRange } from './key-range.js';
+import { entriesIn, resolveRange } from './key-range.js';
 import { encodeKeyValue } from './kv-codec.js';
 import type { MvccStore, WriteRequest } from './kv-store.js';
 import { encodeMeta, META_APPLIED, META_COMPACT } from './meta.js';
@@ -134,10 +134,8 @@ export class ApplyTxn {
 
   /** Live KeyValues of a key or range now. */
   private liveKvs(key: Uint8Array, rangeEnd: Uint8Array | undefined): KeyValue[] {
-    const interval = resolveRange(key, rangeEnd);
-    if (intervalIsEmpty(interval)) return [];
     const out: KeyValue[] = [];
-    for (const [, ki] of this.store.index.entries(interval.start, interval.end)) {
+    for (const ki of entriesIn(this.store.index, resolveRange(key, rangeEnd))) {
       const at = ki.latest();
       if (at !== undefined) out.push(this.readKv(at.modMain, at.modSub));
     }
@@ -236,11 +234,8 @@ export class ApplyTxn {
   }
 
   private deleteRange(req: DeleteRangeRequest): DeleteRangeResponse {
-    const interval = resolveRange(req.key, req.rangeEnd);
     const victims: KeyIndex[] = [];
-    if (!intervalIsEmpty(interval)) {
-      for (const [, ki] of this.store.index.entries(interval.start, interval.end)) if (ki.latest() !== undefined) victims.push(ki);
-    }
+    for (const ki of entriesIn(this.store.index, resolveRange(req.key, req.rangeEnd))) if (ki.latest() !== undefined) victims.push(ki);
     const prevKvs = victims.map((ki) => this.tombstone(ki));
     return this.header({ revision: 0, deleted: victims.length, prevKvs: req.prevKv ? prevKvs : [] });
   }

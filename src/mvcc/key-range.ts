@@ -40,3 +40,14 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
   }
   return new Uint8Array([0]);
 }
+
+/** The values of `map` whose keys fall in `interval`, ascending; a single key is one lookup. */
+export function* entriesIn<V>(map: { get(key: ByteString): V | undefined; entries(start?: string, end?: string): IterableIterator<[string, V]> }, interval: KeyInterval): IterableIterator<V> {
+  if (interval.single) {
+    const value = map.get(interval.start);
+    if (value !== undefined) yield value;
+    return;
+  }
+  if (intervalIsEmpty(interval)) return;
+  for (const [, value] of map.entries(interval.start, interval.end)) yield value;
+}

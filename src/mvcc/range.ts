@@ -2,7 +2,7 @@ import type { SortedMap } from '../storage/backend/sorted-map.js';
 import { compareBytes } from '../storage/backend/bytes.js';
 import { CompactedError, FutureRevisionError, InvalidSortOptionError } from './errors.js';
 import type { KeyAt, KeyIndex } from './key-index.js';
-import { intervalIsEmpty, resolveRange } from './key-range.js';
+import { entriesIn, resolveRange } from './key-range.js';
 import type { KeyValue, RangeRequest, RangeResponse, SortTarget } from './types.js';
 
 /** What a range needs from the store: the key index and a way to read stored KeyValues. */
@@ -37,11 +37,9 @@ export function executeRange(view: ReadView, req: RangeRequest): RangeResponse {
   const limit = req.limit !== undefined && req.limit > 0 ? req.limit : 0;
   const interval = resolveRange(req.key, req.rangeEnd);
   const found: KeyAt[] = [];
-  if (!intervalIsEmpty(interval)) {
-    for (const [, ki] of view.index.entries(interval.start, interval.end)) {
-      const at = ki.get(atRev);
-      if (at !== undefined) found.push(at);
-    }
+  for (const ki of entriesIn(view.index, interval)) {
+    const at = ki.get(atRev);
+    if (at !== undefined) found.push(at);
   }
   const count = found.length;
   if (req.countOnly) return { revision: view.viewRevision, kvs: [], more: false, count };
