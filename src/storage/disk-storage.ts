@@ -6,7 +6,7 @@ import type { ConfState, Entry, HardState, Snapshot } from '../raft/types.js';
 import { isEmptyHardState, isEmptySnapshot } from '../raft/types.js';
 import { SnapshotCorruptError, StorageUnrecoverableError } from './errors.js';
 import type { FileSystem } from './file-system.js';
-import { joinPath } from './file-system.js';
+import { dirOf, joinPath } from './file-system.js';
 import type { ResolvedStorageOptions, StorageOptions } from './options.js';
 import { resolveStorageOptions } from './options.js';
 import { SnapshotStore } from './snapshot-store.js';
@@ -67,7 +67,9 @@ export class DiskStorage implements Storage {
     const snapDir = joinPath(dir, 'snap');
     await io('mkdir', walDir, () => fs.mkdirp(walDir));
     await io('mkdir', snapDir, () => fs.mkdirp(snapDir));
+    // The subdirectories' names live in `dir`, and `dir`'s own name in its parent.
     await io('fsync dir', dir, () => fs.syncDir(dir));
+    await io('fsync dir', dirOf(dir), () => fs.syncDir(dirOf(dir)));
     const snapshots = new SnapshotStore(fs, snapDir, options.maxSnapshotBytes);
     const snapFiles = await snapshots.list();
     const walNames = (await io('list', walDir, () => fs.list(walDir))).filter((name) => parseSegmentName(name) !== undefined);
