@@ -64,6 +64,8 @@ export class Raft {
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
+  /** Appends to followers are due before the next Ready (see requestBroadcast). */
+  broadcastPending = false;
   /** Granted votes counted when this node last won an election (for the simulator's checks). */
   lastElectionVoters: NodeId[] = [];
 
@@ -115,17 +117,18 @@ export class Raft {
 
   /** Queues a message; stamps `from` (unless given: forwarded transfers keep the transferee) and the term. */
   send(fields: Partial<Message> & Pick<Message, 'type' | 'to'>): void {
-    let term = fields.term ?? 0;
     const type = fields.type;
+    const m = message(fields) as { -readonly [K in keyof Message]: Message[K] };
+    if (m.from === NONE) m.from = this.id;
     if (type === 'vote' || type === 'voteResp' || type === 'preVote' || type === 'preVoteResp') {
       // Vote traffic carries the term of the election it belongs to, set by the caller.
-      assert(term !== 0, () => `term must be set when sending ${type}`);
+      assert(m.term !== 0, 'term must be set when sending vote traffic');
     } else {
-      assert(fields.term === undefined || fields.term === 0, () => `term must not be set when sending ${type}`);
+      assert(m.term === 0, 'term must not be set by the caller except for vote traffic');
       // Proposals and read requests forwarded to the leader are treated as local messages.
-      if (type !== 'prop' && type !== 'readIndex') term = this.term;
+      if (type !== 'prop' && type !== 'readIndex') m.term = this.term;
     }
-    this.msgs.push(message({ ...fields, from: fields.from ?? this.id, term }));
+    this.msgs.push(m);
   }
 
   /** Sends an append (or a snapshot) to `to` if its progress allows; returns whether it sent. */
@@ -174,7 +177,22 @@ export class Raft {
   }
 
   bcastAppend(): void {
+    this.broadcastPending = false;
     for (const id of this.tracker.memberIds()) if (id !== this.id) this.sendAppend(id);
+  }
+
+  /**
+   * Asks for appends to every follower before the next Ready is handed out, instead of at
+   * once: all proposals stepped between two Readies then travel in one append per follower.
+   */
+  requestBroadcast(): void {
+    this.broadcastPending = true;
+  }
+
+  /** Sends the appends requested since the last Ready (called by RawNode before building one). */
+  flushBroadcast(): void {
+    if (this.broadcastPending && this.role === 'leader') this.bcastAppend();
+    this.broadcastPending = false;
   }
 
   bcastHeartbeat(context?: Uint8Array): void {

@@ -145,6 +145,7 @@ export class RawNode {
 
   hasReady(): boolean {
     const r = this.raft;
+    if (r.broadcastPending && r.role === 'leader') return true;
     if (!softStateEqual(this.softState(), this.previousSoftState)) return true;
     const hardState = this.hardState();
     if (!isEmptyHardState(hardState) && !hardStateEqual(hardState, this.previousHardState)) return true;
@@ -160,6 +161,7 @@ export class RawNode {
   ready(): Ready {
     assert(this.inFlight === undefined, 'ready() called again before advance()');
     const r = this.raft;
+    r.flushBroadcast();
     const softState = this.softState();
     const hardState = this.hardState();
     const entries = [...r.raftLog.unstableEntries()];

@@ -166,21 +166,26 @@ export interface Message {
 }
 
 const EMPTY_BYTES = new Uint8Array(0);
+const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 
-/** Builds a message with every field not given set to its zero value. */
+/**
+ * Builds a message with every field not given set to its zero value. Every message has the
+ * same fields in the same order, so the engine keeps one object shape for all of them.
+ */
 export function message(fields: Partial<Message> & Pick<Message, 'type'>): Message {
   return {
-    to: NONE,
-    from: NONE,
-    term: 0,
-    logTerm: 0,
-    index: 0,
-    entries: [],
-    commit: 0,
-    reject: false,
-    rejectHint: 0,
-    context: EMPTY_BYTES,
-    ...fields,
+    type: fields.type,
+    to: fields.to ?? NONE,
+    from: fields.from ?? NONE,
+    term: fields.term ?? 0,
+    logTerm: fields.logTerm ?? 0,
+    index: fields.index ?? 0,
+    entries: fields.entries ?? NO_ENTRIES,
+    commit: fields.commit ?? 0,
+    snapshot: fields.snapshot,
+    reject: fields.reject ?? false,
+    rejectHint: fields.rejectHint ?? 0,
+    context: fields.context ?? EMPTY_BYTES,
   };
 }
 

@@ -107,7 +107,7 @@ function handleProposal(r: Raft, m: Message): void {
     r.pendingConfIndex = r.raftLog.lastIndex() + i + 1;
   }
   if (!r.appendEntry(entries)) throw new ProposalDroppedError('too many uncommitted bytes');
-  r.bcastAppend();
+  r.requestBroadcast();
 }
 
 function handleReadIndex(r: Raft, m: Message): void {

@@ -78,9 +78,15 @@ export class ProgressTracker {
     return sortedIds(new Set([...this.config.voters, ...this.config.votersOutgoing]));
   }
 
-  /** Every member with a Progress, sorted. */
-  memberIds(): NodeId[] {
-    return sortedIds(this.progress.keys());
+  private sortedMembers: { for: Map<NodeId, Progress>; ids: NodeId[] } | undefined;
+
+  /**
+   * Every member with a Progress, sorted (the order messages go out in, for determinism).
+   * Cached per progress map: membership changes replace the map, never mutate it.
+   */
+  memberIds(): readonly NodeId[] {
+    if (this.sortedMembers?.for !== this.progress) this.sortedMembers = { for: this.progress, ids: sortedIds(this.progress.keys()) };
+    return this.sortedMembers.ids;
   }
 
   /** Whether a quorum was recently active (check-quorum); `self` always counts. */
