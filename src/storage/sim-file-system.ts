@@ -102,8 +102,8 @@ export class SimFileSystem implements FileSystem {
   private crashAt: { op: number; plan: CrashPlan } | undefined;
   private readonly scheduledFailures = new Map<number, 'EIO' | 'ENOSPC'>();
   private readonly nextFailures = new Map<'write' | 'sync', 'EIO' | 'ENOSPC'>();
-  private readonly writeFailureProbability: number;
-  private readonly syncFailureProbability: number;
+  private writeFailureProbability: number;
+  private syncFailureProbability: number;
   private readonly failureCodes: readonly ('EIO' | 'ENOSPC')[];
   /** Every mutating operation started, in order (cleared with clearTrace). */
   readonly trace: SimOp[] = [];
@@ -134,6 +134,12 @@ export class SimFileSystem implements FileSystem {
   /** Makes mutating operation number `op` fail with `code` instead of taking effect. */
   failAtOp(op: number, code: 'EIO' | 'ENOSPC'): void {
     this.scheduledFailures.set(op, code);
+  }
+
+  /** Changes the random failure probabilities (e.g. to 0 once a faulty run is over). */
+  setFailureProbabilities(write: number, sync: number): void {
+    this.writeFailureProbability = requireNumber('writeFailureProbability', write, 0, 1);
+    this.syncFailureProbability = requireNumber('syncFailureProbability', sync, 0, 1);
   }
 
   /** Makes the next operation of `kind` ('write' or 'sync') fail with `code`. */

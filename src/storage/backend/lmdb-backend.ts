@@ -54,32 +54,12 @@ export class LmdbBackend implements Backend {
     return value === undefined ? undefined : asPlain(value);
   }
 
-  *range(bucket: Bucket, start: ByteString, end?: ByteString): IterableIterator<[ByteString, Uint8Array]> {
+  range(bucket: Bucket, start: ByteString, end?: ByteString): IterableIterator<[ByteString, Uint8Array]> {
     this.checkOpen();
     const overlay = this.pending.get(bucket)!.entries(start, end);
     const rangeOptions = { start: Buffer.from(start, 'latin1'), ...(end === undefined ? {} : { end: Buffer.from(end, 'latin1') }) };
     const stored = this.db(bucket).getRange(rangeOptions)[Symbol.iterator]();
-    // Merge two ascending streams; the overlay wins on equal keys and its nulls hide stored keys.
-    let a = overlay.next();
-    let b = stored.next();
-    let bKey = b.done ? undefined : toByteString(b.value.key);
-    while (!a.done || !b.done) {
-      if (!a.done && (b.done || a.value[0] <= bKey!)) {
-        if (!b.done && a.value[0] === bKey) {
-          b = stored.next();
-          bKey = b.done ? undefined : toByteString(b.value.key);
-        }
-        const [key, value] = a.value;
-        a = overlay.next();
-        if (value !== null) yield [key, value];
-      } else if (!b.done) {
-        const value = asPlain(b.value.value);
-        const key = bKey!;
-        b = stored.next();
-        bKey = b.done ? undefined : toByteString(b.value.key);
-        yield [key, value];
-      }
-    }
+    return mergeRanges(overlay, stored);
   }
 
   write(ops: readonly BackendOp[]): void {
@@ -146,4 +126,38 @@ export class LmdbBackend implements Backend {
 /** A plain Uint8Array view of a Buffer, so both engines hand out the same type. */
 function asPlain(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+/**
+ * Merges the write overlay with the committed entries, both ascending: the overlay wins
+ * on equal keys and its nulls hide committed keys. A consumer that stops early reaches
+ * the finally block, which closes the LMDB cursor (and its read transaction).
+ */
+function* mergeRanges(
+  overlay: IterableIterator<[string, Uint8Array | null]>,
+  stored: Iterator<{ key: Buffer; value: Buffer }>,
+): IterableIterator<[ByteString, Uint8Array]> {
+  try {
+    let a = overlay.next();
+    let b = stored.next();
+    let bKey = b.done ? undefined : toByteString(b.value.key);
+    const advanceStored = (): void => {
+      b = stored.next();
+      bKey = b.done ? undefined : toByteString(b.value.key);
+    };
+    while (!a.done || !b.done) {
+      if (!a.done && (b.done || a.value[0] <= bKey!)) {
+        if (!b.done && a.value[0] === bKey) advanceStored();
+        const [key, value] = a.value;
+        a = overlay.next();
+        if (value !== null) yield [key, value];
+      } else if (!b.done) {
+        const entry: [ByteString, Uint8Array] = [bKey!, asPlain(b.value.value)];
+        advanceStored();
+        yield entry;
+      }
+    }
+  } finally {
+    stored.return?.();
+  }
 }
