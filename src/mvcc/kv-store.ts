@@ -2,7 +2,6 @@ import { assert } from '../base/assert.js';
 import { requireInteger } from '../base/validate.js';
 import type { Backend } from '../storage/backend/backend.js';
 import type { ByteString } from '../storage/backend/bytes.js';
-import { fromByteString } from '../storage/backend/bytes.js';
 import { crc32c, crc32cOfByteString } from '../storage/backend/crc32c.js';
 import { SortedMap } from '../storage/backend/sorted-map.js';
 import { ApplyTxn } from './apply-txn.js';
@@ -187,7 +186,7 @@ export class MvccStore {
    * a revision) once `maxEvents` is reached; returns the next revision to read.
    */
   readEvents(fromRev: number, toRev: number, maxEvents: number, withPrevKv: boolean, accept: (key: ByteString) => boolean): { events: MvccEvent[]; nextRev: number } {
-    assert(fromRev > this.compactRev || fromRev === this.compactRev, 'history read below the compaction point');
+    assert(fromRev >= this.compactRev, 'history read below the compaction point');
     const events: MvccEvent[] = [];
     let nextRev = fromRev;
     if (fromRev > toRev) return { events, nextRev };
@@ -238,10 +237,5 @@ export class MvccStore {
       lastMain = main;
     }
     this.currentRev = Math.max(1, this.compactRev, lastMain);
-  }
-
-  /** @internal Decodes a stored key back to bytes (kept here so callers need not import bytes.ts). */
-  static keyBytes(key: ByteString): Uint8Array {
-    return fromByteString(key);
   }
 }

@@ -112,6 +112,7 @@ export class Lessor implements LeaseHooks {
   /** Grants lease `id` (chosen before proposing, never 0); the TTL is raised to the minimum. */
   grant(txn: ApplyTxn, id: bigint, ttlSeconds: number): { id: bigint; ttlSeconds: number } {
     assert(id > 0n, 'lease ids are chosen before proposing and are positive');
+    assert(Number.isFinite(ttlSeconds), 'lease TTL must be a finite number');
     if (ttlSeconds > MAX_LEASE_TTL_SECONDS) throw new LeaseTtlTooLargeError();
     if (this.leasesById.has(id)) throw new LeaseExistsError();
     const ttl = Math.max(this.minTtlSeconds, Math.ceil(ttlSeconds));
