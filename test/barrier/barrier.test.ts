@@ -1,13 +1,14 @@
 // Method: a real etcd member; participants are separate sessions. Blocking is checked through
 // which enter()/leave()/wait() promises have resolved after each step, and the keys left on
 // the server; the too-many case checks the fixed admission rule (etcd#14603).
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Barrier, DoubleBarrier } from '../../src/barrier/index.js';
 import { Client } from '../../src/client/index.js';
 import { Session } from '../../src/lease/index.js';
 import { missingBinaries } from '../support/binaries.js';
 import { startEtcd } from '../support/etcd.js';
 import type { EtcdCluster } from '../support/etcd.js';
+import { waitFor } from '../support/wait.js';
 
 const skip = missingBinaries('etcd');
 
@@ -47,7 +48,7 @@ describe.skipIf(skip !== undefined)('barriers against etcd', () => {
     await barrier.hold();
     await expect(barrier.hold()).rejects.toMatchObject({ code: 'ERR_BARRIER_HELD' });
     const waiters = [track(new Barrier(admin, 'b1').wait()), track(new Barrier(admin, 'b1').wait())];
-    await vi.waitFor(() => expect(admin.streamStats().watchers).toBeGreaterThanOrEqual(2));
+    await waitFor(() => expect(admin.streamStats().watchers).toBeGreaterThanOrEqual(2));
     expect(waiters.some((w) => w.done())).toBe(false);
     await barrier.release();
     await Promise.all(waiters.map((w) => w.promise));
@@ -68,7 +69,7 @@ describe.skipIf(skip !== undefined)('barriers against etcd', () => {
     const barriers = sessions.map((s) => new DoubleBarrier(s, 'db1', 3));
     const e1 = track(barriers[0]!.enter());
     const e2 = track(barriers[1]!.enter());
-    await vi.waitFor(async () => expect((await admin.get('db1/waiters/').prefix()).kvs).toHaveLength(2));
+    await waitFor(async () => expect((await admin.get('db1/waiters/').prefix()).kvs).toHaveLength(2));
     expect(e1.done() || e2.done()).toBe(false);
     await barriers[2]!.enter();
     await Promise.all([e1.promise, e2.promise]);
@@ -76,7 +77,7 @@ describe.skipIf(skip !== undefined)('barriers against etcd', () => {
     await expect(new DoubleBarrier(await session(), 'db1', 3).enter()).rejects.toMatchObject({ code: 'ERR_BARRIER_TOO_MANY' });
     const l1 = track(barriers[0]!.leave());
     const l2 = track(barriers[1]!.leave());
-    await vi.waitFor(async () => expect((await admin.get('db1/waiters/').prefix()).kvs.length).toBeLessThan(3));
+    await waitFor(async () => expect((await admin.get('db1/waiters/').prefix()).kvs.length).toBeLessThan(3));
     expect(l1.done() || l2.done()).toBe(false);
     await barriers[2]!.leave();
     await Promise.all([l1.promise, l2.promise]);

@@ -4,7 +4,7 @@
  * and waits for states, never for durations. The last block kills member 0 (the one clients
  * talk to first) when the target supports it, and checks failover of calls and watches.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, compare } from '../../src/client/index.js';
 import type { WatchEvent, Watcher } from '../../src/client/index.js';
 import { Session } from '../../src/lease/index.js';
@@ -15,6 +15,7 @@ import type { LeaderInfo } from '../../src/election/index.js';
 import { ServiceDiscovery, ServiceRegistry } from '../../src/discovery/index.js';
 import { Barrier, DoubleBarrier } from '../../src/barrier/index.js';
 import type { ConformanceTarget, RunningTarget } from './targets.js';
+import { waitFor } from '../support/wait.js';
 
 async function take(watcher: Watcher, count: number): Promise<WatchEvent[]> {
   const events: WatchEvent[] = [];
@@ -107,7 +108,7 @@ export function defineConformance(target: ConformanceTarget): void {
         const lease = s!.lease;
         await c.put('leased', 'v').lease(lease.id);
         await c.leaseRevoke(lease.id);
-        await vi.waitFor(() => expect(lease.lost).toBe(true), { timeout: 5_000 });
+        await waitFor(() => expect(lease.lost).toBe(true), { timeout: 5_000 });
         expect(await c.get('leased').string()).toBeUndefined();
       });
     });
@@ -122,7 +123,7 @@ export function defineConformance(target: ConformanceTarget): void {
         const rest: Array<ReturnType<typeof settledFlag<HeldLock>>> = [];
         for (const i of [1, 2]) {
           rest.push(settledFlag(new Mutex(ss[i]!, 'm').lock().then((h) => (order.push(i), h))));
-          await vi.waitFor(async () => expect((await ss[0]!.client.get('m/').prefix()).kvs).toHaveLength(i + 1));
+          await waitFor(async () => expect((await ss[0]!.client.get('m/').prefix()).kvs).toHaveLength(i + 1));
         }
         guard.check('r', first.token);
         await first.unlock();
@@ -144,7 +145,7 @@ export function defineConformance(target: ConformanceTarget): void {
         await expect(new Mutex(s2!, 'm').lock({ timeoutMs: 100 })).rejects.toMatchObject({ code: 'ERR_LOCK_TIMEOUT' });
         expect((await s1!.client.get('m/').prefix()).kvs.map((kv) => kv.key)).toEqual([held.key]);
         await s1!.client.delete(held.key);
-        await vi.waitFor(() => expect(held.signal.reason).toMatchObject({ code: 'ERR_LOCK_LOST' }));
+        await waitFor(() => expect(held.signal.reason).toMatchObject({ code: 'ERR_LOCK_LOST' }));
         await held.unlock();
       });
 
@@ -153,7 +154,7 @@ export function defineConformance(target: ConformanceTarget): void {
         const [s1, s2] = await sessions(ns, 2);
         const held = await new Mutex(s1!, 'm').lock();
         const waiting = new Mutex(s2!, 'm').lock();
-        await vi.waitFor(async () => expect((await s1!.client.get('m/').prefix()).kvs).toHaveLength(2));
+        await waitFor(async () => expect((await s1!.client.get('m/').prefix()).kvs).toHaveLength(2));
         await s1!.client.leaseRevoke(s2!.leaseId);
         await expect(waiting).rejects.toMatchObject({ code: 'ERR_SESSION_EXPIRED' });
         await held.unlock();
@@ -167,7 +168,7 @@ export function defineConformance(target: ConformanceTarget): void {
         const r1 = await new RWMutex(s1!, 'rw').readLock();
         const r2 = await new RWMutex(s2!, 'rw').readLock();
         const w = settledFlag(new RWMutex(s3!, 'rw').writeLock());
-        await vi.waitFor(async () => expect((await s1!.client.get('rw/write/').prefix()).kvs).toHaveLength(1));
+        await waitFor(async () => expect((await s1!.client.get('rw/write/').prefix()).kvs).toHaveLength(1));
         await r1.unlock();
         expect(w.done()).toBe(false);
         await r2.unlock();
@@ -179,7 +180,7 @@ export function defineConformance(target: ConformanceTarget): void {
         const ss = await sessions(ns, 3);
         const held: HeldLock[] = [await new Semaphore(ss[0]!, 's', 2).acquire(), await new Semaphore(ss[1]!, 's', 2).acquire()];
         const third = settledFlag(new Semaphore(ss[2]!, 's', 2).acquire());
-        await vi.waitFor(async () => expect((await ss[0]!.client.get('s/').prefix()).kvs).toHaveLength(3));
+        await waitFor(async () => expect((await ss[0]!.client.get('s/').prefix()).kvs).toHaveLength(3));
         expect(third.done()).toBe(false);
         await held[0]!.unlock();
         await (await third.value).unlock();
@@ -196,17 +197,17 @@ export function defineConformance(target: ConformanceTarget): void {
         const observing = (async () => {
           for await (const state of new Election(s3!, 'e').observe({ signal: controller.signal })) seen.push(state);
         })().catch(() => {});
-        await vi.waitFor(() => expect(seen).toEqual([null]));
+        await waitFor(() => expect(seen).toEqual([null]));
         const lead1 = await new Election(s1!, 'e').campaign('one');
         const second = settledFlag(new Election(s2!, 'e').campaign('two'));
         await lead1.proclaim('one-b');
-        await vi.waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual([null, 'one', 'one-b']));
+        await waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual([null, 'one', 'one-b']));
         expect(second.done()).toBe(false);
         await lead1.resign();
         const lead2 = await second.value;
         expect(lead2.token).toBeGreaterThan(lead1.token);
         await lead2.resign();
-        await vi.waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual([null, 'one', 'one-b', 'two', null]));
+        await waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual([null, 'one', 'one-b', 'two', null]));
         controller.abort();
         await observing;
       });
@@ -221,8 +222,8 @@ export function defineConformance(target: ConformanceTarget): void {
         expect((await discovery.list('api')).map((i) => i.address)).toEqual(['h:1']);
         const lease = registration.leaseId!;
         await c.leaseRevoke(lease);
-        await vi.waitFor(async () => expect((await discovery.list('api')).length).toBe(1), { timeout: 10_000 });
-        await vi.waitFor(() => expect(registration.leaseId).not.toBe(lease));
+        await waitFor(async () => expect((await discovery.list('api')).length).toBe(1), { timeout: 10_000 });
+        await waitFor(() => expect(registration.leaseId).not.toBe(lease));
         await registration.deregister();
         expect(await discovery.list('api')).toEqual([]);
       });
@@ -235,13 +236,13 @@ export function defineConformance(target: ConformanceTarget): void {
         const barrier = new Barrier(c, 'b');
         await barrier.hold();
         const waiting = settledFlag(barrier.wait());
-        await vi.waitFor(() => expect(c.streamStats().watchers).toBeGreaterThan(0));
+        await waitFor(() => expect(c.streamStats().watchers).toBeGreaterThan(0));
         expect(waiting.done()).toBe(false);
         await barrier.release();
         await waiting.value;
         const ss = await sessions(ns, 2);
         const d1 = settledFlag(new DoubleBarrier(ss[0]!, 'db', 2).enter());
-        await vi.waitFor(async () => expect((await c.get('db/waiters/').prefix()).kvs).toHaveLength(1));
+        await waitFor(async () => expect((await c.get('db/waiters/').prefix()).kvs).toHaveLength(1));
         expect(d1.done()).toBe(false);
         await new DoubleBarrier(ss[1]!, 'db', 2).enter();
         await d1.value;

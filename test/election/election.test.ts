@@ -1,7 +1,7 @@
 // Method: a real etcd member; candidates are separate clients and sessions. Leadership order,
 // proclamations and resignations are checked through campaign() resolution, leader() and the
 // observe() stream; session loss is provoked by revoking leases with an admin client.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/index.js';
 import { Election } from '../../src/election/index.js';
 import type { LeaderInfo } from '../../src/election/index.js';
@@ -9,6 +9,7 @@ import { Session } from '../../src/lease/index.js';
 import { missingBinaries } from '../support/binaries.js';
 import { startEtcd } from '../support/etcd.js';
 import type { EtcdCluster } from '../support/etcd.js';
+import { waitFor } from '../support/wait.js';
 
 const skip = missingBinaries('etcd');
 
@@ -43,7 +44,7 @@ describe.skipIf(skip !== undefined)('Election against etcd', () => {
     expect(await e2.leader()).toMatchObject({ key: lead1.key, value: 'node-1', token: lead1.token, lease: s1.leaseId });
     let won2 = false;
     const campaign2 = e2.campaign('node-2').then((l) => ((won2 = true), l));
-    await vi.waitFor(async () => expect((await admin.get('e1/').prefix()).kvs).toHaveLength(2));
+    await waitFor(async () => expect((await admin.get('e1/').prefix()).kvs).toHaveLength(2));
     await lead1.proclaim('node-1b');
     expect((await e2.leader())?.value).toBe('node-1b');
     expect(won2).toBe(false);
@@ -65,15 +66,15 @@ describe.skipIf(skip !== undefined)('Election against etcd', () => {
     const observing = (async () => {
       for await (const state of new Election(await session(), 'e2').observe({ signal: controller.signal })) seen.push(state);
     })().catch((error: unknown) => error);
-    await vi.waitFor(() => expect(seen).toEqual([null]));
+    await waitFor(() => expect(seen).toEqual([null]));
     const lead = await e.campaign('a');
-    await vi.waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual([null, 'a']));
+    await waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual([null, 'a']));
     await lead.proclaim('b');
-    await vi.waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual([null, 'a', 'b']));
+    await waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual([null, 'a', 'b']));
     // The leader's session expires: observers learn that nobody leads.
     await admin.leaseRevoke(s1.leaseId);
-    await vi.waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual([null, 'a', 'b', null]));
-    await vi.waitFor(() => expect(lead.held).toBe(false));
+    await waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual([null, 'a', 'b', null]));
+    await waitFor(() => expect(lead.held).toBe(false));
     controller.abort(new Error('stop observing'));
     expect(await observing).toMatchObject({ message: 'stop observing' });
   });
@@ -82,7 +83,7 @@ describe.skipIf(skip !== undefined)('Election against etcd', () => {
     const [s1, s2] = await Promise.all([session(), session()]);
     const lead = await new Election(s1, 'e3').campaign('x');
     const waiting = new Election(s2, 'e3').campaign('y');
-    await vi.waitFor(async () => expect((await admin.get('e3/').prefix()).kvs).toHaveLength(2));
+    await waitFor(async () => expect((await admin.get('e3/').prefix()).kvs).toHaveLength(2));
     await admin.leaseRevoke(s2.leaseId);
     await expect(waiting).rejects.toMatchObject({ code: 'ERR_SESSION_EXPIRED' });
     expect((await admin.get('e3/').prefix()).kvs.map((kv) => kv.key)).toEqual([lead.key]);
@@ -94,7 +95,7 @@ describe.skipIf(skip !== undefined)('Election against etcd', () => {
     const lead = await new Election(s1, 'e4').campaign('x');
     const controller = new AbortController();
     const waiting = new Election(s2, 'e4').campaign('y', { signal: controller.signal });
-    await vi.waitFor(async () => expect((await admin.get('e4/').prefix()).kvs).toHaveLength(2));
+    await waitFor(async () => expect((await admin.get('e4/').prefix()).kvs).toHaveLength(2));
     controller.abort(new Error('withdraw'));
     await expect(waiting).rejects.toThrow('withdraw');
     expect((await admin.get('e4/').prefix()).kvs.map((kv) => kv.key)).toEqual([lead.key]);

@@ -1,7 +1,7 @@
 // Method: real etcd plus real `etcdctl elect` processes (candidates and `-l` observers) on the
 // same election name as our Election. Each side must see the other's leader: checked through
 // etcdctl's printed output and through our leader()/observe()/campaign() results.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/index.js';
 import { Election } from '../../src/election/index.js';
 import type { LeaderInfo } from '../../src/election/index.js';
@@ -10,6 +10,7 @@ import { missingBinaries } from '../support/binaries.js';
 import { startEtcd } from '../support/etcd.js';
 import type { EtcdCluster } from '../support/etcd.js';
 import { EtcdctlProcess } from '../support/etcdctl.js';
+import { waitFor } from '../support/wait.js';
 
 const skip = missingBinaries('etcd', 'etcdctl');
 
@@ -38,7 +39,7 @@ describe.skipIf(skip !== undefined)('Election and etcdctl elect see each other',
   it('etcdctl leads: we see it, wait behind it, and take over when it resigns', async () => {
     const observer = spawn(['elect', '-l', 'job']);
     const leader = spawn(['elect', 'job', 'from-etcdctl']);
-    await vi.waitFor(() => expect(leader.lines()).toContain('from-etcdctl'), { timeout: 10_000, interval: 25 });
+    await waitFor(() => expect(leader.lines()).toContain('from-etcdctl'), { timeout: 10_000, interval: 25 });
     const session = await Session.create(client, { ttlSeconds: 10 });
     const election = new Election(session, 'job');
     const current = await election.leader();
@@ -50,12 +51,12 @@ describe.skipIf(skip !== undefined)('Election and etcdctl elect see each other',
       for await (const state of election.observe({ signal: controller.signal })) seen.push(state);
     })().catch(() => {});
     const campaign = election.campaign('from-conclave');
-    await vi.waitFor(async () => expect((await client.get('job/').prefix()).kvs).toHaveLength(2));
+    await waitFor(async () => expect((await client.get('job/').prefix()).kvs).toHaveLength(2));
     leader.signal('SIGINT');
     const leadership = await campaign;
     expect(leadership.token).toBeGreaterThan(current!.token);
-    await vi.waitFor(() => expect(observer.lines()).toContain('from-conclave'), { timeout: 10_000, interval: 25 });
-    await vi.waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual(['from-etcdctl', 'from-conclave']));
+    await waitFor(() => expect(observer.lines()).toContain('from-conclave'), { timeout: 10_000, interval: 25 });
+    await waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual(['from-etcdctl', 'from-conclave']));
     controller.abort();
     await observing;
     await leadership.resign();
@@ -66,18 +67,18 @@ describe.skipIf(skip !== undefined)('Election and etcdctl elect see each other',
     const session = await Session.create(client, { ttlSeconds: 10 });
     const leadership = await new Election(session, 'job2').campaign('conclave-leader');
     const observer = spawn(['elect', '-l', 'job2']);
-    await vi.waitFor(() => expect(observer.lines()).toContain('conclave-leader'), { timeout: 10_000, interval: 25 });
+    await waitFor(() => expect(observer.lines()).toContain('conclave-leader'), { timeout: 10_000, interval: 25 });
     expect(observer.lines()).toContain(leadership.key);
     const candidate = spawn(['elect', 'job2', 'etcdctl-candidate']);
-    await vi.waitFor(async () => expect((await client.get('job2/').prefix()).kvs).toHaveLength(2), { timeout: 10_000 });
+    await waitFor(async () => expect((await client.get('job2/').prefix()).kvs).toHaveLength(2), { timeout: 10_000 });
     // etcdctl prints its key and value only once it is elected.
     expect(candidate.lines()).not.toContain('etcdctl-candidate');
     await leadership.proclaim('conclave-leader-2');
-    await vi.waitFor(() => expect(observer.lines()).toContain('conclave-leader-2'), { timeout: 10_000, interval: 25 });
+    await waitFor(() => expect(observer.lines()).toContain('conclave-leader-2'), { timeout: 10_000, interval: 25 });
     expect(candidate.lines()).not.toContain('etcdctl-candidate');
     await leadership.resign();
-    await vi.waitFor(() => expect(candidate.lines()).toContain('etcdctl-candidate'), { timeout: 10_000, interval: 25 });
-    await vi.waitFor(() => expect(observer.lines()).toContain('etcdctl-candidate'), { timeout: 10_000, interval: 25 });
+    await waitFor(() => expect(candidate.lines()).toContain('etcdctl-candidate'), { timeout: 10_000, interval: 25 });
+    await waitFor(() => expect(observer.lines()).toContain('etcdctl-candidate'), { timeout: 10_000, interval: 25 });
     expect((await new Election(session, 'job2').leader())?.value).toBe('etcdctl-candidate');
     candidate.signal('SIGINT');
     await candidate.exited;

@@ -2,7 +2,7 @@
 // Exclusion in both directions is observed through what each side reports (etcdctl prints the
 // key it holds, or runs its command once it holds the lock; our lock() resolves) and through
 // the keys on the server, never through timings.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/index.js';
 import { Session } from '../../src/lease/index.js';
 import { Mutex } from '../../src/lock/index.js';
@@ -10,6 +10,7 @@ import { missingBinaries } from '../support/binaries.js';
 import { startEtcd } from '../support/etcd.js';
 import type { EtcdCluster } from '../support/etcd.js';
 import { EtcdctlProcess } from '../support/etcdctl.js';
+import { waitFor } from '../support/wait.js';
 
 const skip = missingBinaries('etcd', 'etcdctl');
 
@@ -32,14 +33,14 @@ describe.skipIf(skip !== undefined)('Mutex and etcdctl lock exclude each other',
   it('etcdctl holds: our Mutex waits, and gets the lock after etcdctl releases', async () => {
     const holder = new EtcdctlProcess(etcd.endpoints, ['lock', 'shared-1']);
     processes.push(holder);
-    await vi.waitFor(() => expect(holder.lines().some((line) => line.startsWith('shared-1/'))).toBe(true), { timeout: 10_000, interval: 25 });
+    await waitFor(() => expect(holder.lines().some((line) => line.startsWith('shared-1/'))).toBe(true), { timeout: 10_000, interval: 25 });
     const etcdctlKey = holder.lines().find((line) => line.startsWith('shared-1/'))!;
     const session = await Session.create(client, { ttlSeconds: 10 });
     const mutex = new Mutex(session, 'shared-1');
     expect(await mutex.tryLock()).toBeNull();
     expect((await mutex.holder())?.key).toBe(etcdctlKey);
     const waiting = mutex.lock();
-    await vi.waitFor(async () => expect((await client.get('shared-1/').prefix()).kvs).toHaveLength(2));
+    await waitFor(async () => expect((await client.get('shared-1/').prefix()).kvs).toHaveLength(2));
     const etcdctlToken = (await client.get(etcdctlKey)).kvs[0]!.createRevision;
     holder.signal('SIGINT');
     const held = await waiting;
@@ -58,7 +59,7 @@ describe.skipIf(skip !== undefined)('Mutex and etcdctl lock exclude each other',
     const waiter = new EtcdctlProcess(etcd.endpoints, ['lock', 'shared-2', '--', 'sh', '-c', 'echo "acquired $ETCD_LOCK_KEY"']);
     processes.push(waiter);
     // etcdctl has queued its own key behind ours, and has not run its command.
-    await vi.waitFor(async () => expect((await client.get('shared-2/').prefix()).kvs).toHaveLength(2), { timeout: 10_000 });
+    await waitFor(async () => expect((await client.get('shared-2/').prefix()).kvs).toHaveLength(2), { timeout: 10_000 });
     expect(waiter.lines().some((line) => line.startsWith('acquired'))).toBe(false);
     expect(waiter.running).toBe(true);
     const waiterKey = (await client.get('shared-2/').prefix().sort('create')).kvs[1]!.key;

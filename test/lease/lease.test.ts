@@ -2,13 +2,14 @@
 // through the lease's signal; loss is provoked three ways: revoking the lease from another
 // client (server answers TTL 0), letting an injected FakeClock pass the TTL with no
 // confirmed renewal (local deadline), and closing the client (session leases revoked).
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/base/index.js';
 import { Client } from '../../src/client/index.js';
 import { Lease, Session } from '../../src/lease/index.js';
 import { missingBinaries } from '../support/binaries.js';
 import { startEtcd } from '../support/etcd.js';
 import type { EtcdCluster } from '../support/etcd.js';
+import { waitFor } from '../support/wait.js';
 
 const skip = missingBinaries('etcd');
 
@@ -33,7 +34,7 @@ describe.skipIf(skip !== undefined)('Lease and Session against etcd', () => {
       expect(leases.every((l) => typeof l.id === 'bigint' && l.ttlSeconds === 2)).toBe(true);
       const firstDeadlines = leases.map((l) => l.deadlineMs);
       // Renewals go out every TTL/3; wait until each lease's deadline has moved twice.
-      await vi.waitFor(() => leases.forEach((l, i) => expect(l.deadlineMs).toBeGreaterThan(firstDeadlines[i]! + 1000)), { timeout: 5_000, interval: 50 });
+      await waitFor(() => leases.forEach((l, i) => expect(l.deadlineMs).toBeGreaterThan(firstDeadlines[i]! + 1000)), { timeout: 5_000, interval: 50 });
       for (const lease of leases) {
         expect(lease.lost).toBe(false);
         expect((await admin.leaseTimeToLive(lease.id)).ttlSeconds).toBeGreaterThan(0);
@@ -50,7 +51,7 @@ describe.skipIf(skip !== undefined)('Lease and Session against etcd', () => {
     try {
       const lease = await Lease.grant(client, { ttlSeconds: 2 });
       await admin.leaseRevoke(lease.id);
-      await vi.waitFor(() => expect(lease.lost).toBe(true), { timeout: 3_000, interval: 20 });
+      await waitFor(() => expect(lease.lost).toBe(true), { timeout: 3_000, interval: 20 });
       expect(lease.signal.reason).toMatchObject({ code: 'ERR_LEASE_EXPIRED', leaseId: lease.id });
     } finally {
       await client.close();

@@ -2,7 +2,7 @@
 // Exclusion and FIFO order are checked through the order in which concurrent lock() calls
 // resolve and through the server's keys; loss is provoked by deleting a holder's key or
 // revoking a waiter's lease with a separate admin client.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/index.js';
 import { Session } from '../../src/lease/index.js';
 import { Mutex } from '../../src/lock/index.js';
@@ -10,6 +10,7 @@ import type { HeldLock } from '../../src/lock/index.js';
 import { missingBinaries } from '../support/binaries.js';
 import { startEtcd } from '../support/etcd.js';
 import type { EtcdCluster } from '../support/etcd.js';
+import { waitFor } from '../support/wait.js';
 
 const skip = missingBinaries('etcd');
 
@@ -49,9 +50,9 @@ describe.skipIf(skip !== undefined)('Mutex against etcd', () => {
     expect(kv.value).toBe('');
     const order: string[] = [];
     const second = new Mutex(s2, 'm1').lock().then((held) => (order.push('s2'), held));
-    await vi.waitFor(async () => expect(await keysUnder('m1/')).toHaveLength(2));
+    await waitFor(async () => expect(await keysUnder('m1/')).toHaveLength(2));
     const third = new Mutex(s3, 'm1').lock().then((held) => (order.push('s3'), held));
-    await vi.waitFor(async () => expect(await keysUnder('m1/')).toHaveLength(3));
+    await waitFor(async () => expect(await keysUnder('m1/')).toHaveLength(3));
     expect(order).toEqual([]);
     await first.unlock();
     const held2 = await second;
@@ -91,7 +92,7 @@ describe.skipIf(skip !== undefined)('Mutex against etcd', () => {
     const controller = new AbortController();
     const reason = new Error('not any more');
     const waiting = new Mutex(s2, 'm3').lock({ signal: controller.signal });
-    await vi.waitFor(async () => expect(await keysUnder('m3/')).toHaveLength(2));
+    await waitFor(async () => expect(await keysUnder('m3/')).toHaveLength(2));
     controller.abort(reason);
     await expect(waiting).rejects.toBe(reason);
     expect(await keysUnder('m3/')).toEqual([held.key]);
@@ -118,7 +119,7 @@ describe.skipIf(skip !== undefined)('Mutex against etcd', () => {
     const guarded = await s.client.txn().if(held.ifOwner()).do(s.client.put('m5-data', 'v1'));
     expect(guarded.succeeded).toBe(true);
     await admin.delete(held.key);
-    await vi.waitFor(() => expect(held.held).toBe(false));
+    await waitFor(() => expect(held.held).toBe(false));
     expect(held.signal.reason).toMatchObject({ code: 'ERR_LOCK_LOST' });
     const late = await s.client.txn().if(held.ifOwner()).do(s.client.put('m5-data', 'v2'));
     expect(late.succeeded).toBe(false);
@@ -129,7 +130,7 @@ describe.skipIf(skip !== undefined)('Mutex against etcd', () => {
     const [s1, s2] = await Promise.all([session(), session()]);
     const held = await new Mutex(s1, 'm6').lock();
     const waiting = new Mutex(s2, 'm6').lock();
-    await vi.waitFor(async () => expect(await keysUnder('m6/')).toHaveLength(2));
+    await waitFor(async () => expect(await keysUnder('m6/')).toHaveLength(2));
     await admin.leaseRevoke(s2.leaseId);
     await expect(waiting).rejects.toMatchObject({ code: 'ERR_SESSION_EXPIRED' });
     await held.unlock();

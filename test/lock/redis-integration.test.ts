@@ -3,11 +3,12 @@
 // the order of acquisition; expiry by cutting a holder's connection so it can no longer
 // extend: the next holder gets the lock after the key expires, with a larger token, and the
 // old holder's token is then refused by a FencingGuard.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FencingGuard, RedisMutex, StaleTokenError } from '../../src/lock/redis/index.js';
 import { missingBinaries } from '../support/binaries.js';
 import { startRedis } from '../support/redis.js';
 import type { RedisServer } from '../support/redis.js';
+import { waitFor } from '../support/wait.js';
 
 const skip = missingBinaries('redis-server');
 
@@ -53,7 +54,7 @@ describe.skipIf(skip !== undefined)('RedisMutex on redis-server', () => {
     const next = await new RedisMutex(server.connect(), 'it-2', { ttlMs: 5_000 }).lock({ timeoutMs: 10_000 });
     expect(next.token).toBeGreaterThan(stale.token);
     guard.check('ledger', next.token);
-    await vi.waitFor(() => expect(stale.held).toBe(false));
+    await waitFor(() => expect(stale.held).toBe(false));
     expect(stale.signal.reason).toMatchObject({ code: 'ERR_LOCK_LOST' });
     expect(() => guard.check('ledger', stale.token)).toThrow(StaleTokenError);
     await next.unlock();
@@ -65,7 +66,7 @@ describe.skipIf(skip !== undefined)('RedisMutex on redis-server', () => {
     const held = await mutex.lock();
     // Wait until several extensions have happened (each resets the key's PTTL to about 300).
     const evals: number[] = [];
-    await vi.waitFor(async () => {
+    await waitFor(async () => {
       evals.push(await redis.pttl(mutex.key));
       expect(evals.length).toBeGreaterThan(12);
     }, { timeout: 10_000, interval: 60 });

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeClock } from '../../src/base/index.js';
 import { RedisMutex } from '../../src/lock/redis/index.js';
+import { waitFor } from '../support/wait.js';
 
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -77,7 +78,7 @@ describe('RedisMutex on ioredis-mock', () => {
     await redis.del(mutex.key);
     clock.advance(3_000);
     await flush();
-    await vi.waitFor(() => expect(held.held).toBe(false));
+    await waitFor(() => expect(held.held).toBe(false));
     expect(held.signal.reason).toMatchObject({ code: 'ERR_LOCK_LOST' });
   });
 

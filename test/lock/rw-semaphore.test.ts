@@ -1,7 +1,7 @@
 // Method: a real etcd member; contenders are separate sessions. Concurrency limits are checked
 // through which acquire() calls have resolved at each step (and the keys on the server), and
 // FIFO order by checking that a late reader queues behind a waiting writer.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/index.js';
 import { Session } from '../../src/lease/index.js';
 import { RWMutex, Semaphore } from '../../src/lock/index.js';
@@ -9,6 +9,7 @@ import type { HeldLock } from '../../src/lock/index.js';
 import { missingBinaries } from '../support/binaries.js';
 import { startEtcd } from '../support/etcd.js';
 import type { EtcdCluster } from '../support/etcd.js';
+import { waitFor } from '../support/wait.js';
 
 const skip = missingBinaries('etcd');
 
@@ -49,9 +50,9 @@ describe.skipIf(skip !== undefined)('RWMutex and Semaphore against etcd', () => 
     const r1 = await new RWMutex(s1, 'rw1').readLock();
     const r2 = await new RWMutex(s2, 'rw1').readLock();
     const writer = track(new RWMutex(s3, 'rw1').writeLock());
-    await vi.waitFor(async () => expect(await count('rw1/write/')).toBe(1));
+    await waitFor(async () => expect(await count('rw1/write/')).toBe(1));
     const lateReader = track(new RWMutex(s4, 'rw1').readLock());
-    await vi.waitFor(async () => expect(await count('rw1/read/')).toBe(3));
+    await waitFor(async () => expect(await count('rw1/read/')).toBe(3));
     await r1.unlock();
     expect(writer.done()).toBe(false);
     await r2.unlock();
@@ -71,9 +72,9 @@ describe.skipIf(skip !== undefined)('RWMutex and Semaphore against etcd', () => 
     const ha = await a!.acquire();
     const hb = await b!.acquire();
     const third = track(c!.acquire());
-    await vi.waitFor(async () => expect(await count('sem1/')).toBe(3));
+    await waitFor(async () => expect(await count('sem1/')).toBe(3));
     const fourth = track(d!.acquire());
-    await vi.waitFor(async () => expect(await count('sem1/')).toBe(4));
+    await waitFor(async () => expect(await count('sem1/')).toBe(4));
     expect(third.done() || fourth.done()).toBe(false);
     await hb.unlock();
     const hc = await third.held;

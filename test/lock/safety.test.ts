@@ -2,7 +2,7 @@
 // SIGSTOP past their lease TTL (2 s, etcd's minimum) and then resume. What each side reports
 // (tokens, signal state, campaign outcome, observe() stream) is checked; nothing asserts a
 // duration: every wait is "until the server shows the expected state".
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/index.js';
 import { Election } from '../../src/election/index.js';
 import type { LeaderInfo } from '../../src/election/index.js';
@@ -12,6 +12,7 @@ import { missingBinaries } from '../support/binaries.js';
 import { startEtcd } from '../support/etcd.js';
 import type { EtcdCluster } from '../support/etcd.js';
 import { HolderProcess } from '../support/holder.js';
+import { waitFor } from '../support/wait.js';
 
 const skip = missingBinaries('etcd');
 const ttlSeconds = 2;
@@ -41,12 +42,12 @@ describe.skipIf(skip !== undefined)('safety under process pauses', () => {
   it('a holder stopped past its TTL loses the lock; the next token is larger; its fenced write is rejected; its signal has aborted', async () => {
     const guard = new FencingGuard();
     const holder = spawn(['lock', 'safe-1', String(ttlSeconds)]);
-    await vi.waitFor(() => expect(holder.event('held')).toBeDefined(), { timeout: 15_000, interval: 25 });
+    await waitFor(() => expect(holder.event('held')).toBeDefined(), { timeout: 15_000, interval: 25 });
     const staleToken = BigInt(holder.event('held')!.token as string);
     guard.check('orders', staleToken);
     const session = await Session.create(client, { ttlSeconds: 10 });
     const next = new Mutex(session, 'safe-1').lock();
-    await vi.waitFor(async () => expect((await client.get('safe-1/').prefix()).kvs).toHaveLength(2));
+    await waitFor(async () => expect((await client.get('safe-1/').prefix()).kvs).toHaveLength(2));
     holder.signal('SIGSTOP');
     // The server expires the paused holder's lease and deletes its key: we get the lock.
     const held = await next;
@@ -54,7 +55,7 @@ describe.skipIf(skip !== undefined)('safety under process pauses', () => {
     guard.check('orders', held.token);
     holder.signal('SIGCONT');
     holder.send('report');
-    await vi.waitFor(() => expect(holder.event('report')).toBeDefined(), { timeout: 10_000, interval: 25 });
+    await waitFor(() => expect(holder.event('report')).toBeDefined(), { timeout: 10_000, interval: 25 });
     const report = holder.event('report')!;
     expect(report.aborted).toBe(true);
     expect(report.reason).toBe('ERR_LOCK_LOST');
@@ -68,14 +69,14 @@ describe.skipIf(skip !== undefined)('safety under process pauses', () => {
     const session = await Session.create(client, { ttlSeconds: 10 });
     const leadership = await new Election(session, 'safe-2').campaign('leader');
     const candidate = spawn(['campaign', 'safe-2', 'late', String(ttlSeconds)]);
-    await vi.waitFor(async () => expect((await client.get('safe-2/').prefix()).kvs).toHaveLength(2), { timeout: 15_000, interval: 25 });
+    await waitFor(async () => expect((await client.get('safe-2/').prefix()).kvs).toHaveLength(2), { timeout: 15_000, interval: 25 });
     candidate.signal('SIGSTOP');
     // Its lease expires on the server, deleting its candidate key; then the leader resigns, so
     // a campaign that trusted only its predecessor's deletion would wrongly win on resume.
-    await vi.waitFor(async () => expect((await client.get('safe-2/').prefix()).kvs).toHaveLength(1), { timeout: 15_000, interval: 50 });
+    await waitFor(async () => expect((await client.get('safe-2/').prefix()).kvs).toHaveLength(1), { timeout: 15_000, interval: 50 });
     await leadership.resign();
     candidate.signal('SIGCONT');
-    await vi.waitFor(() => expect(candidate.event('failed') ?? candidate.event('leader')).toBeDefined(), { timeout: 10_000, interval: 25 });
+    await waitFor(() => expect(candidate.event('failed') ?? candidate.event('leader')).toBeDefined(), { timeout: 10_000, interval: 25 });
     expect(candidate.event('leader')).toBeUndefined();
     expect(candidate.event('failed')!.code).toBe('ERR_SESSION_EXPIRED');
     await session.close();
@@ -83,16 +84,16 @@ describe.skipIf(skip !== undefined)('safety under process pauses', () => {
 
   it('observe() reports no leader when the leader process stops and its session expires', async () => {
     const leader = spawn(['campaign', 'safe-3', 'paused-leader', String(ttlSeconds)]);
-    await vi.waitFor(() => expect(leader.event('leader')).toBeDefined(), { timeout: 15_000, interval: 25 });
+    await waitFor(() => expect(leader.event('leader')).toBeDefined(), { timeout: 15_000, interval: 25 });
     const seen: Array<LeaderInfo | null> = [];
     const controller = new AbortController();
     const observerSession = await Session.create(client, { ttlSeconds: 10 });
     const observing = (async () => {
       for await (const state of new Election(observerSession, 'safe-3').observe({ signal: controller.signal })) seen.push(state);
     })().catch(() => {});
-    await vi.waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual(['paused-leader']));
+    await waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual(['paused-leader']));
     leader.signal('SIGSTOP');
-    await vi.waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual(['paused-leader', null]), { timeout: 15_000, interval: 50 });
+    await waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual(['paused-leader', null]), { timeout: 15_000, interval: 50 });
     controller.abort();
     await observing;
     await observerSession.close();
