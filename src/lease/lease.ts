@@ -42,6 +42,24 @@ export class Lease implements AsyncDisposable {
     return lease;
   }
 
+  /**
+   * Takes over an existing lease (granted by an earlier run of this process, or handed over
+   * with `release()`): checks it still lives and keeps it alive from now on. Its keys, and with
+   * them a lock or election place, are kept.
+   */
+  static async attach(client: Client, leaseId: bigint, options: CallOptions = {}): Promise<Lease> {
+    if (typeof leaseId !== 'bigint' || leaseId <= 0n) throw new InvalidOptionError('leaseId', 'must be a positive bigint');
+    const sentAtMs = client.clock.nowMs();
+    const ttl = await client.leaseTimeToLive(leaseId, options);
+    if (ttl.ttlSeconds <= 0) throw new LeaseLostError(leaseId, 'ERR_LEASE_EXPIRED', 'the server reports it expired or unknown');
+    const lease = new Lease(client, leaseId, ttl.grantedTtlSeconds);
+    // The lease is alive for `ttlSeconds` more from (at the latest) when we asked: start the
+    // local deadline there, and renew on the granted TTL's schedule.
+    const grant = { id: leaseId, ttlSeconds: ttl.grantedTtlSeconds, sentAtMs: sentAtMs - (ttl.grantedTtlSeconds - ttl.ttlSeconds) * 1000 };
+    lease.registration = client.keepAlive(grant, { lost: (error) => lease.abort(error) });
+    return lease;
+  }
+
   /** The id as etcd prints it (lower-case hex). */
   get hexId(): string {
     return toHex(this.id);

@@ -11,6 +11,8 @@ import { Lease } from './lease.js';
 export interface SessionOptions extends CallOptions {
   /** Lease TTL. Default 60 (as etcd's Go client); `etcdctl lock` uses 10. */
   readonly ttlSeconds?: number;
+  /** Resume this existing lease instead of granting a new one (its TTL is kept). */
+  readonly leaseId?: bigint;
 }
 
 export class Session implements AsyncDisposable {
@@ -24,7 +26,7 @@ export class Session implements AsyncDisposable {
   static async create(client: Client, options: SessionOptions = {}): Promise<Session> {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'must be an object');
     const ttlSeconds = requireInteger('ttlSeconds', options.ttlSeconds ?? 60, 1, 9_000_000_000);
-    const lease = await Lease.grant(client, { ...options, ttlSeconds });
+    const lease = options.leaseId === undefined ? await Lease.grant(client, { ...options, ttlSeconds }) : await Lease.attach(client, options.leaseId, options);
     return new Session(client, lease);
   }
 

@@ -104,6 +104,28 @@ describe.skipIf(skip !== undefined)('Lease and Session against etcd', () => {
     }
   });
 
+  it('a new session can take over an orphaned lease and keep its keys', async () => {
+    const first = new Client({ endpoints: etcd.endpoints });
+    const old = await Session.create(first, { ttlSeconds: 5 });
+    await first.put('lease6/k', 'v').lease(old.leaseId);
+    old.orphan();
+    first.destroy();
+    const second = new Client({ endpoints: etcd.endpoints });
+    try {
+      const resumed = await Session.create(second, { leaseId: old.leaseId });
+      expect(resumed.leaseId).toBe(old.leaseId);
+      expect(resumed.ttlSeconds).toBe(5);
+      const deadline = resumed.lease.deadlineMs;
+      await waitFor(() => expect(resumed.lease.deadlineMs).toBeGreaterThan(deadline));
+      expect(await admin.get('lease6/k').string()).toBe('v');
+      await resumed.close();
+      expect(await admin.get('lease6/k').string()).toBeUndefined();
+      await expect(Session.create(second, { leaseId: old.leaseId })).rejects.toMatchObject({ code: 'ERR_LEASE_EXPIRED' });
+    } finally {
+      await second.close();
+    }
+  });
+
   it('validates options', async () => {
     const client = new Client({ endpoints: etcd.endpoints });
     try {
