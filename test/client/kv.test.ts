@@ -120,7 +120,20 @@ describe.skipIf(skip !== undefined)('client KV against etcd', () => {
     }
   });
 
-  it('does not retry writes, and rejects calls after close', async () => {
+  it('never retries a write: a put sent to a dead endpoint fails, the next call fails over', async () => {
+    const client2 = new Client({ endpoints: ['127.0.0.1:1', ...etcd.endpoints], retry: { retries: 5, minDelayMs: 10, maxDelayMs: 20 } });
+    try {
+      const error = await client2.put('kv8/a', 'x').then(() => undefined, (e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ERR_UNAVAILABLE', retryable: false });
+      expect(await client.get('kv8/a').string()).toBeUndefined();
+      await client2.put('kv8/a', 'y');
+      expect(await client.get('kv8/a').string()).toBe('y');
+    } finally {
+      await client2.close();
+    }
+  });
+
+  it('rejects calls after close', async () => {
     const closing = new Client({ endpoints: etcd.endpoints });
     await closing.put('kv7/a', '1');
     await closing.close();
