@@ -284,6 +284,14 @@ export class Client implements KvExecutor, AsyncDisposable {
     return () => this.closeHooks.delete(hook);
   }
 
+  /**
+   * Asks the server to report watch progress: watchers that have caught up move their resume
+   * point to the current revision (useful before a planned disconnect).
+   */
+  requestWatchProgress(): void {
+    this.watches.requestProgress();
+  }
+
   /** For tests and fault drills: breaks the shared watch and keep-alive streams. */
   interruptStreams(): void {
     this.watches.interrupt();

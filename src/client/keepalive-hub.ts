@@ -158,7 +158,8 @@ export class KeepAliveHub {
     if (this.stopped || this.entries.size === 0) return;
     let opened;
     try {
-      opened = this.transport.bidi(Lease.method.leaseKeepAlive);
+      // hasleader: a member cut off from its leader ends the stream, and we move elsewhere.
+      opened = this.transport.bidi(Lease.method.leaseKeepAlive, { hasleader: 'true' });
     } catch {
       return;
     }

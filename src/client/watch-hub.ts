@@ -70,6 +70,14 @@ export class WatchHub implements WatcherHooks {
     if (this.stream !== undefined && this.watchers.has(watcher)) this.sendCreate(watcher);
   }
 
+  /**
+   * Asks for a progress report: if every watcher on the stream has caught up, each one's
+   * resume point moves to the current revision.
+   */
+  requestProgress(): void {
+    this.write(progressRequest());
+  }
+
   /** Forces the current stream to break, as a network fault would (for tests). */
   interrupt(): void {
     this.stream?.cancel();
@@ -161,6 +169,9 @@ export class WatchHub implements WatcherHooks {
           startRevision: watcher.nextRevision,
           prevKv: watcher.prevKv,
           filters,
+          // Periodic progress lets an idle watcher's resume point move forward, so a resume
+          // after a long quiet spell does not start below a later compaction.
+          progressNotify: true,
         },
       },
     });
@@ -182,6 +193,14 @@ export class WatchHub implements WatcherHooks {
       watcher.watchId = response.watchId;
       this.byId.set(response.watchId, watcher);
       watcher.created(response.header?.revision ?? 0n);
+      return;
+    }
+    if (isProgress(response)) {
+      // etcd reports progress only for watchers that have caught up: every event up to
+      // header.revision was delivered. -1 answers a progress request for the whole stream.
+      const targets = response.watchId === -1n ? [...this.byId.values()] : [this.byId.get(response.watchId)];
+      const next = response.header!.revision + 1n;
+      for (const target of targets) if (target !== undefined && target.nextRevision < next) target.nextRevision = next;
       return;
     }
     const watcher = this.byId.get(response.watchId);
@@ -208,6 +227,17 @@ export class WatchHub implements WatcherHooks {
       if (!watcher.closed && !watcher.parked) watcher.fail(cancelError(response));
     }
   }
+}
+
+/** An empty response that only reports how far the watch has caught up. */
+function isProgress(response: WatchResponse): boolean {
+  return response.events.length === 0 && !response.canceled && !response.created && response.compactRevision === 0n
+    && response.header !== undefined && response.header.revision !== 0n;
+}
+
+/** Asks the server for a progress report on every watcher of the stream (for tests, diagnostics). */
+export function progressRequest(): { requestUnion: { case: 'progressRequest'; value: object } } {
+  return { requestUnion: { case: 'progressRequest', value: {} } };
 }
 
 function cancelError(response: WatchResponse): Error {

@@ -10,6 +10,7 @@ import { missingBinaries } from '../support/binaries.js';
 import { startEtcd } from '../support/etcd.js';
 import type { EtcdCluster } from '../support/etcd.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { waitFor } from '../support/wait.js';
 
 const skip = missingBinaries('etcd');
 
@@ -106,6 +107,26 @@ describe.skipIf(skip !== undefined)('watch against etcd', () => {
       expect(events.map((e) => e.kv.value)).toEqual(Array.from({ length: 60 }, (_, i) => String(i)));
       expect(watcher.parks).toBeGreaterThan(0);
       expect(reader.streamStats().watchStreams).toBe(1);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('an idle watcher resumes after a compaction once progress has moved its resume point', async () => {
+    const reader = new Client({ endpoints: [proxy.endpoint] });
+    try {
+      const watcher = reader.watch('w6/idle');
+      const createdAt = await watcher.ready();
+      expect(watcher.nextRevision).toBe(createdAt + 1n);
+      let last = 0n;
+      for (let i = 0; i < 20; i += 1) last = (await writer.put(`w6/other${i}`, 'x')).header.revision;
+      await writer.compact(last);
+      reader.requestWatchProgress();
+      await waitFor(() => expect(watcher.nextRevision).toBe(last + 1n));
+      proxy.cutAll();
+      await writer.put('w6/idle', 'finally');
+      const [event] = await collect(watcher, 1);
+      expect(event!.kv.value).toBe('finally');
     } finally {
       await reader.close();
     }
