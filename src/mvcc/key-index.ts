@@ -2,19 +2,6 @@ import { assert } from '../base/assert.js';
 import type { ByteString } from '../storage/backend/bytes.js';
 import { revKey } from './revision.js';
 
-/**
- * One life of a key: from its creation to its deletion. `revs` holds the revisions of its
- * changes as flat [main, sub] pairs, oldest first; in a closed generation the last pair is
- * the tombstone (the delete). `version` counts the puts of the generation, so the version
- * at the i-th (0-based) of n remaining revisions is version - (n - 1 - i), which stays
- * right after compaction trims the oldest pairs.
- */
-interface Generation {
-  createdMain: number;
-  version: number;
-  revs: number[];
-}
-
 /** What a key looked like at some revision. */
 export interface KeyAt {
   readonly modMain: number;
@@ -23,7 +10,17 @@ export interface KeyAt {
   readonly version: number;
 }
 
-const emptyGeneration = (): Generation => ({ createdMain: 0, version: 0, revs: [] });
+// Layout of KeyIndex.data, one flat number array (a million keys are a million of these, so
+// there are no per-generation objects): generations one after another, each
+//   [createRevision, version, count, main0, sub0, main1, sub1, ...]   (count revision pairs)
+// `version` counts the puts of the generation, so the version at the i-th (0-based) of n
+// remaining pairs is version - (n - 1 - i), which stays right after compaction trims the
+// oldest pairs. The last generation is the open one (count 0 after a delete); in every
+// other generation the last pair is the tombstone that closed it.
+const CREATED = 0;
+const VERSION = 1;
+const COUNT = 2;
+const HEADER = 3;
 
 /**
  * The history of one key as a list of generations (modelled on etcd's keyIndex): a put
@@ -32,33 +29,24 @@ const emptyGeneration = (): Generation => ({ createdMain: 0, version: 0, revs: [
  * that is a tombstone, and drops everything older.
  */
 export class KeyIndex {
-  private modMain = 0;
-  private modSub = 0;
-  private generations: Generation[] = [emptyGeneration()];
+  private data: number[] = [0, 0, 0];
+  /** Offset of the open generation in `data`. */
+  private open = 0;
 
   constructor(readonly key: ByteString) {}
 
-  /** The revision of the latest change (put or delete). */
-  get modified(): { main: number; sub: number } {
-    return { main: this.modMain, sub: this.modSub };
-  }
-
   /** The state of the key now, or undefined if it does not exist. */
   latest(): KeyAt | undefined {
-    const g = this.generations[this.generations.length - 1]!;
-    const n = g.revs.length;
+    const d = this.data;
+    const g = this.open;
+    const n = d[g + COUNT]!;
     if (n === 0) return undefined;
-    return { modMain: g.revs[n - 2]!, modSub: g.revs[n - 1]!, createRevision: g.createdMain, version: g.version };
+    const at = g + HEADER + 2 * (n - 1);
+    return { modMain: d[at]!, modSub: d[at + 1]!, createRevision: d[g + CREATED]!, version: d[g + VERSION]! };
   }
 
   put(main: number, sub: number): void {
-    this.advance(main, sub);
-    const g = this.generations[this.generations.length - 1]!;
-    if (g.revs.length === 0) {
-      g.createdMain = main;
-      g.revs = [main, sub]; // an exact-size literal: push on [] would reserve ~17 slots
-    } else g.revs.push(main, sub);
-    g.version += 1;
+    this.append(main, sub, main, -1);
   }
 
   /**
@@ -66,95 +54,121 @@ export class KeyIndex {
    * before it may have been compacted away).
    */
   restorePut(main: number, sub: number, createRevision: number, version: number): void {
-    this.advance(main, sub);
-    const g = this.generations[this.generations.length - 1]!;
-    if (g.revs.length === 0) {
-      g.createdMain = createRevision;
-      g.revs = [main, sub];
-    } else g.revs.push(main, sub);
-    g.version = version;
+    this.append(main, sub, createRevision, version);
   }
 
   /** Deletes the key at (main, sub); the key must exist. */
   tombstone(main: number, sub: number): void {
     assert(this.latest() !== undefined, 'tombstone of a key that does not exist');
     this.put(main, sub);
-    this.generations.push(emptyGeneration());
+    this.open = this.data.length;
+    this.data.push(0, 0, 0);
   }
 
   /** The key as of revision `atRev`, or undefined if it did not exist then. */
   get(atRev: number): KeyAt | undefined {
-    for (let gi = this.generations.length - 1; gi >= 0; gi -= 1) {
-      const g = this.generations[gi]!;
-      const n = g.revs.length;
-      if (n === 0 || g.revs[0]! > atRev) continue;
-      // A closed generation whose tombstone is at or before atRev: deleted at atRev.
-      if (gi < this.generations.length - 1 && g.revs[n - 2]! <= atRev) return undefined;
-      for (let i = n - 2; i >= 0; i -= 2) {
-        if (g.revs[i]! <= atRev) {
-          return { modMain: g.revs[i]!, modSub: g.revs[i + 1]!, createRevision: g.createdMain, version: g.version - (n - 2 - i) / 2 };
-        }
-      }
+    const d = this.data;
+    // The last generation whose first revision is <= atRev.
+    let found = -1;
+    for (let g = 0; g < d.length; g += HEADER + 2 * d[g + COUNT]!) {
+      if (d[g + COUNT]! > 0 && d[g + HEADER]! <= atRev) found = g;
+    }
+    if (found < 0) return undefined;
+    const n = d[found + COUNT]!;
+    const last = found + HEADER + 2 * (n - 1);
+    // A closed generation whose tombstone is at or before atRev: deleted at atRev.
+    if (found !== this.open && d[last]! <= atRev) return undefined;
+    for (let at = last, back = 0; at >= found + HEADER; at -= 2, back += 1) {
+      if (d[at]! <= atRev) return { modMain: d[at]!, modSub: d[at + 1]!, createRevision: d[found + CREATED]!, version: d[found + VERSION]! - back };
     }
     return undefined;
   }
 
   /**
-   * Compacts at `atRev`: drops every revision older than the newest one <= atRev of the
-   * generation that is live at atRev (and whole older generations), and drops that one too
-   * if it is a tombstone. Adds the revision keys that must stay in the backend to `keep`.
+   * Compacts at `atRev`: drops whole generations deleted at or before atRev, and every
+   * revision older than the newest one <= atRev of the generation live at atRev. Adds the
+   * revision keys that must stay in the backend to `keep`.
    * Returns true when nothing is left, i.e. the key index itself can go.
    */
   compact(atRev: number, keep: Set<ByteString>): boolean {
-    let gi = 0;
-    // Skip generations whose tombstone is at or before atRev (the last one has none).
-    while (gi < this.generations.length - 1) {
-      const g = this.generations[gi]!;
-      if (g.revs[g.revs.length - 2]! > atRev) break;
-      gi += 1;
+    const d = this.data;
+    let g = 0;
+    // Skip generations whose tombstone is at or before atRev (the open one has none).
+    while (g !== this.open) {
+      const n = d[g + COUNT]!;
+      if (d[g + HEADER + 2 * (n - 1)]! > atRev) break;
+      g += HEADER + 2 * n;
     }
-    const g = this.generations[gi]!;
-    if (g.revs.length > 0) {
-      let kept = -1;
-      for (let i = g.revs.length - 2; i >= 0; i -= 2) {
-        if (g.revs[i]! <= atRev) {
-          kept = i;
-          break;
-        }
-      }
-      if (kept >= 0) {
-        g.revs = g.revs.slice(kept);
-        const isTombstone = g.revs.length === 2 && gi !== this.generations.length - 1;
-        if (isTombstone) gi += 1;
-        else keep.add(revKey(g.revs[0]!, g.revs[1]!));
+    const header = [d[g + CREATED]!, d[g + VERSION]!];
+    let revs = d.slice(g + HEADER, g + HEADER + 2 * d[g + COUNT]!);
+    const rest = g + HEADER + revs.length;
+    // Keep the newest revision <= atRev. It is never a tombstone: generations whose
+    // tombstone is <= atRev were skipped above (etcd's extra tombstone check cannot fire).
+    for (let i = revs.length - 2; i >= 0; i -= 2) {
+      if (revs[i]! <= atRev) {
+        revs = revs.slice(i);
+        keep.add(revKey(revs[0]!, revs[1]!));
+        break;
       }
     }
-    this.generations = this.generations.slice(gi);
+    this.data = [...header, revs.length / 2, ...revs, ...d.slice(rest)];
+    this.open = this.lastGenerationOffset();
     return this.isEmpty();
   }
 
   isEmpty(): boolean {
-    return this.generations.length === 1 && this.generations[0]!.revs.length === 0;
+    return this.data.length === HEADER && this.data[COUNT] === 0;
   }
 
-  /** A stable text form for golden tests, e.g. `modified=4.0 gens=[{created=2 ver=2 revs=[2.0 4.0t]} {empty}]`. */
+  /**
+   * A stable text form for golden tests, e.g. `modified=4.0 gens=[{created=2 ver=2
+   * revs=[2.0 4.0t]} {empty}]`; `modified` is the newest stored revision ('-' when none).
+   */
   describe(): string {
-    const gens = this.generations.map((g, gi) => {
-      if (g.revs.length === 0) return '{empty}';
-      const revs: string[] = [];
-      for (let i = 0; i < g.revs.length; i += 2) {
-        const tomb = gi < this.generations.length - 1 && i === g.revs.length - 2;
-        revs.push(`${g.revs[i]}.${g.revs[i + 1]}${tomb ? 't' : ''}`);
+    const d = this.data;
+    const gens: string[] = [];
+    let modified = '-';
+    for (let g = 0; g < d.length; g += HEADER + 2 * d[g + COUNT]!) {
+      const n = d[g + COUNT]!;
+      if (n === 0) {
+        gens.push('{empty}');
+        continue;
       }
-      return `{created=${g.createdMain} ver=${g.version} revs=[${revs.join(' ')}]}`;
-    });
-    return `modified=${this.modMain}.${this.modSub} gens=[${gens.join(' ')}]`;
+      const revs: string[] = [];
+      for (let i = 0; i < n; i += 1) {
+        const tomb = g !== this.open && i === n - 1;
+        revs.push(`${d[g + HEADER + 2 * i]}.${d[g + HEADER + 2 * i + 1]}${tomb ? 't' : ''}`);
+      }
+      modified = `${d[g + HEADER + 2 * (n - 1)]}.${d[g + HEADER + 2 * (n - 1) + 1]}`;
+      gens.push(`{created=${d[g + CREATED]} ver=${d[g + VERSION]} revs=[${revs.join(' ')}]}`);
+    }
+    return `modified=${modified} gens=[${gens.join(' ')}]`;
   }
 
-  private advance(main: number, sub: number): void {
-    assert(main > this.modMain || (main === this.modMain && sub > this.modSub) || (this.modMain === 0 && main > 0),
-      () => `revision ${main}.${sub} is not after ${this.modMain}.${this.modSub}`);
-    this.modMain = main;
-    this.modSub = sub;
+  private append(main: number, sub: number, createRevision: number, version: number): void {
+    const d = this.data;
+    const g = this.open;
+    const n = d[g + COUNT]!;
+    const prev = n > 0 ? g + HEADER + 2 * (n - 1) : g > 0 ? g - 2 : -1;
+    assert(prev < 0 || main > d[prev]! || (main === d[prev] && sub > d[prev + 1]!), () => `revision ${main}.${sub} is not after the key's last change`);
+    if (n === 0) {
+      d[g + CREATED] = createRevision;
+      d[g + VERSION] = version < 0 ? 1 : version;
+      d[g + COUNT] = 1;
+      // Exact-size literal for the common single-revision key: push would reserve ~17 slots.
+      if (g === 0) this.data = [d[0]!, d[1]!, 1, main, sub];
+      else d.push(main, sub);
+      return;
+    }
+    d[g + VERSION] = version < 0 ? d[g + VERSION]! + 1 : version;
+    d[g + COUNT] = n + 1;
+    d.push(main, sub);
+  }
+
+  private lastGenerationOffset(): number {
+    const d = this.data;
+    let last = 0;
+    for (let g = 0; g < d.length; g += HEADER + 2 * d[g + COUNT]!) last = g;
+    return last;
   }
 }
