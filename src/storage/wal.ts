@@ -9,7 +9,7 @@ import type { ResolvedStorageOptions } from './options.js';
 import { encodeEntry, encodeHardState } from './raft-codec.js';
 import { encodeRecords, RecordType } from './wal-record.js';
 import type { SnapshotMarker } from './wal-payloads.js';
-import { encodeSegmentHeader, encodeSnapshotMarker, segmentName } from './wal-payloads.js';
+import { encodeSegmentHeader, encodeSnapshotMarker, hex16, segmentName } from './wal-payloads.js';
 import { io, readWal } from './wal-reader.js';
 import type { WalReadResult, WalSegmentInfo, WalTailRepair } from './wal-reader.js';
 import type { WalReplay } from './wal-replay.js';
@@ -70,6 +70,8 @@ export class Wal {
   private lastIndex: number;
   private hardState: HardState;
   private markers: SnapshotMarker[];
+  /** The next segment's file, being pre-allocated in the background. */
+  private prepared: Promise<PreparedFile> | undefined;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -82,6 +84,14 @@ export class Wal {
     this.lastIndex = replay.lastIndex ?? 0;
     this.hardState = replay.hardState;
     this.markers = replay.markers.slice(-options.snapshotsKept).map((m) => ({ ...m, replacesLog: false }));
+  }
+
+  private prepareNext(): void {
+    const prepared = prepareFile(this.fs, this.dir, this.segment.info.seq + 1, this.options.segmentBytes);
+    // Its failure is handled when a cut awaits it (as a fatal error then); not before, because
+    // a member that never cuts again must not stop for a file it will not use.
+    prepared.catch(() => undefined);
+    this.prepared = prepared;
   }
 
   /** Reads, verifies and (for a torn tail) repairs the WAL in `dir`, creating it if empty. */
@@ -166,6 +176,12 @@ export class Wal {
     await this.running;
     await this.releasing.catch(() => undefined);
     await this.segment.handle.close().catch(() => undefined);
+    const prepared = await this.prepared?.catch(() => undefined);
+    this.prepared = undefined;
+    if (prepared !== undefined) {
+      await prepared.handle.close().catch(() => undefined);
+      await this.fs.remove(prepared.path).catch(() => undefined);
+    }
   }
 
   private async drain(): Promise<void> {
@@ -198,6 +214,9 @@ export class Wal {
       }
       this.segment.offset += size;
       this.pendingBytes -= size;
+      // Half way through a segment, start pre-allocating the next one (not earlier: writing
+      // that many zeros competes with the appends' own fdatasyncs).
+      if (this.prepared === undefined && this.segment.offset >= this.options.segmentBytes / 2) this.prepareNext();
       this.stats.batches += 1;
       this.stats.fsyncs += 1;
       this.stats.bytes += size;
@@ -258,7 +277,9 @@ export class Wal {
       payload: encodeSnapshotMarker(marker),
     }));
     if (!isEmptyHardState(this.hardState)) preamble.push({ type: RecordType.HardState, payload: encodeHardState(this.hardState) });
-    const next = await createSegment(this.fs, this.dir, this.options, info, encodeRecords(preamble));
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    const next = await createSegment(this.fs, this.dir, this.options, info, encodeRecords(preamble), prepared);
     const previous = this.segment;
     this.segment = next;
     this.segments.push(next.info);
@@ -277,10 +298,30 @@ export class Wal {
   }
 }
 
+/** A zero-filled, synced file waiting to become the next segment (not yet part of the log). */
+interface PreparedFile {
+  readonly handle: FileHandle;
+  readonly path: string;
+}
+
 /**
- * Creates a segment the crash-safe way: a temporary file, pre-allocated with zeros, its
- * header and preamble written and fdatasynced, renamed into place, directory fsynced. Only
- * then may records be appended to it.
+ * Pre-allocates the next segment file in the background: create `<seq>.wal.tmp`, fill it with
+ * zeros up to segmentBytes, fdatasync. A cut then only writes the preamble and renames, instead
+ * of stalling every append behind writing 64 MiB of zeros. The file is not part of the log
+ * until renamed; a leftover is deleted on open like every `.tmp`.
+ */
+async function prepareFile(fs: FileSystem, dir: string, seq: number, sizeBytes: number): Promise<PreparedFile> {
+  const path = joinPath(dir, `${hex16(seq)}.wal.tmp`);
+  const handle = await io('create', path, () => fs.create(path));
+  await io('allocate', path, () => handle.allocate(sizeBytes));
+  await io('fdatasync', path, () => handle.sync());
+  return { handle, path };
+}
+
+/**
+ * Creates a segment the crash-safe way: a zero-filled temporary file (prepared in advance, or
+ * made now) gets its header and preamble, is fdatasynced, renamed into place, and the
+ * directory fsynced. Only then may records be appended to it.
  */
 async function createSegment(
   fs: FileSystem,
@@ -288,16 +329,16 @@ async function createSegment(
   options: ResolvedStorageOptions,
   header: { seq: number; firstIndex: number },
   preambleRecords: Uint8Array,
+  prepared?: Promise<PreparedFile>,
 ): Promise<OpenSegment> {
   const name = segmentName(header);
   const path = joinPath(dir, name);
-  const temp = `${path}.tmp`;
   const headerRecord = encodeRecords([{ type: RecordType.SegmentHeader, payload: encodeSegmentHeader(header) }]);
   const preamble = new Uint8Array(headerRecord.length + preambleRecords.length);
   preamble.set(headerRecord, 0);
   preamble.set(preambleRecords, headerRecord.length);
-  const handle = await io('create', temp, () => fs.create(temp));
-  await io('allocate', temp, () => handle.allocate(Math.max(options.segmentBytes, preamble.length)));
+  const { handle, path: temp } = await (prepared ?? prepareFile(fs, dir, header.seq, options.segmentBytes));
+  await io('allocate', temp, () => handle.allocate(preamble.length));
   await io('write', temp, () => handle.write(0, preamble));
   await io('fdatasync', temp, () => handle.sync());
   await io('rename', path, () => fs.rename(temp, path));
