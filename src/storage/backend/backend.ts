@@ -3,9 +3,11 @@ import type { ByteString } from './bytes.js';
 /**
  * The buckets every backend holds, as in etcd's bbolt schema: `key` maps revision keys to
  * encoded KeyValues (the MVCC history), `meta` holds the applied index and compaction
- * marks, `lease` holds granted leases.
+ * marks, `lease` holds granted leases; `auth` and `members` are for the server's auth
+ * store and membership, written in the same atomic apply as everything else. New buckets
+ * go at the end: the snapshot stream names buckets by their index here.
  */
-export const BUCKETS = ['key', 'meta', 'lease'] as const;
+export const BUCKETS = ['key', 'meta', 'lease', 'auth', 'members'] as const;
 export type Bucket = (typeof BUCKETS)[number];
 
 /** One change in an atomic write: `value` null deletes the key. */
