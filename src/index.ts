@@ -32,7 +32,7 @@ export type {
   ClientOptions, WatchOptions, LeaseGrant, LeaseTimeToLive, MemberInfo, StatusInfo, OpLike, CompareSpec, CompareOperator,
   CompareTarget, OpSpec, Header, RangeResult, PutResult, DeleteResult, TxnResult, OpResult, WatchEvent, Key, CallOptions,
   RetryPolicy, SortOrder, SortTarget, RangeSpec, PutSpec, DeleteSpec, TxnSpec, KeepAliveRegistration, KeepAliveListener,
-  KvExecutor, WatchTarget, WatcherHooks,
+  KvExecutor, WatchTarget, WatcherHooks, EmbeddedMember, StreamLike, ReadableLike, Metadata, Channel,
 } from './client/index.js';
 /** The client core without the session shortcuts (what the recipes accept). */
 export { Client as BaseClient } from './client/index.js';

@@ -12,6 +12,7 @@ import {
 } from '../gen/etcdserverpb/rpc_pb.js';
 import { InvalidOptionError, requireInteger, silentLogger, systemClock } from '../base/index.js';
 import type { Clock, Logger } from '../base/index.js';
+import type { EmbeddedMember } from './channel.js';
 import { EndpointPool } from './endpoints.js';
 import { ClientClosedError } from './errors.js';
 import { KeepAliveHub } from './keepalive-hub.js';
@@ -33,7 +34,12 @@ import { Watcher } from './watcher.js';
 
 export interface ClientOptions {
   /** `host:port` (or `http://host:port`) of one or more members. */
-  readonly endpoints: readonly string[];
+  readonly endpoints?: readonly string[];
+  /**
+   * Members embedded in this process, called without network or serialization (tried before
+   * `endpoints`). The Conclave server's embedded member implements EmbeddedMember.
+   */
+  readonly embedded?: readonly EmbeddedMember[];
   /** A prefix added to every key this client sends and removed from every key it receives. */
   readonly namespace?: Key;
   /** Default overall time limit per call, including retries. Default 5000. */
@@ -117,7 +123,8 @@ export class Client implements KvExecutor, AsyncDisposable {
 
   constructor(options: ClientOptions) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an options object is required');
-    if (!Array.isArray(options.endpoints)) throw new InvalidOptionError('endpoints', 'must be an array of host:port strings');
+    if (options.endpoints !== undefined && !Array.isArray(options.endpoints)) throw new InvalidOptionError('endpoints', 'must be an array of host:port strings');
+    if (options.embedded !== undefined && !Array.isArray(options.embedded)) throw new InvalidOptionError('embedded', 'must be an array of embedded members');
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.namespace = new Namespace(options.namespace ?? '');
@@ -129,7 +136,8 @@ export class Client implements KvExecutor, AsyncDisposable {
     };
     this.watchBufferEvents = requireInteger('watchBufferEvents', options.watchBufferEvents ?? 10_000, 1);
     this.pool = new EndpointPool({
-      endpoints: options.endpoints,
+      endpoints: options.endpoints ?? [],
+      ...(options.embedded === undefined ? {} : { embedded: options.embedded }),
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
       keepAliveIntervalMs: requireInteger('keepAliveIntervalMs', options.keepAliveIntervalMs ?? 10_000, 5_000),
       keepAliveTimeoutMs: requireInteger('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? 5_000, 100),

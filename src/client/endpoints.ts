@@ -1,14 +1,19 @@
 /**
- * The endpoint pool: one gRPC channel per configured endpoint, a current endpoint that calls go
- * to, and failover to the next endpoint when the current one fails at the transport level or
- * its channel reports TRANSIENT_FAILURE. Channel keep-alive pings detect dead connections.
+ * The endpoint pool: one channel per configured endpoint (a gRPC connection, or an embedded
+ * member), a current endpoint that calls go to, and failover to the next endpoint when the
+ * current one fails at the transport level or reports itself unusable (a gRPC channel in
+ * TRANSIENT_FAILURE). Channel keep-alive pings detect dead connections.
  */
 import * as grpc from '@grpc/grpc-js';
 import { InvalidOptionError } from '../base/index.js';
+import { EmbeddedChannel, GrpcChannel } from './channel.js';
+import type { Channel, EmbeddedMember } from './channel.js';
 
 export interface EndpointPoolOptions {
-  /** `host:port` or `http://host:port`; at least one. */
+  /** `host:port` or `http://host:port`. */
   readonly endpoints: readonly string[];
+  /** In-process members (instead of, or besides, network endpoints). */
+  readonly embedded?: readonly EmbeddedMember[];
   /** Channel credentials; insecure when omitted. */
   readonly credentials?: grpc.ChannelCredentials;
   /** Interval between HTTP/2 keep-alive pings; etcd rejects pings more often than every 5 s. */
@@ -23,7 +28,7 @@ export interface EndpointPoolOptions {
 export interface PickedEndpoint {
   readonly index: number;
   readonly address: string;
-  readonly channel: grpc.Client;
+  readonly channel: Channel;
 }
 
 /** Accepts `host:port`, `http://host:port` and `https://host:port` and returns `host:port`. */
@@ -42,7 +47,8 @@ export class EndpointPool {
   private closed = false;
 
   constructor(options: EndpointPoolOptions) {
-    if (options.endpoints.length === 0) throw new InvalidOptionError('endpoints', 'at least one endpoint is required');
+    const embedded = options.embedded ?? [];
+    if (options.endpoints.length + embedded.length === 0) throw new InvalidOptionError('endpoints', 'at least one endpoint is required');
     const credentials = options.credentials ?? grpc.credentials.createInsecure();
     const channelOptions: grpc.ChannelOptions = {
       'grpc.keepalive_time_ms': options.keepAliveIntervalMs,
@@ -52,10 +58,11 @@ export class EndpointPool {
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 2_000,
     };
-    this.endpoints = options.endpoints.map((endpoint, index) => {
-      const address = normalizeEndpoint(endpoint);
-      return { index, address, channel: new grpc.Client(address, credentials, channelOptions) };
-    });
+    const channels: Channel[] = [
+      ...embedded.map((member) => new EmbeddedChannel(member)),
+      ...options.endpoints.map((endpoint) => new GrpcChannel(normalizeEndpoint(endpoint), credentials, channelOptions)),
+    ];
+    this.endpoints = channels.map((channel, index) => ({ index, address: channel.address, channel }));
   }
 
   get size(): number {
@@ -68,15 +75,14 @@ export class EndpointPool {
   }
 
   /**
-   * The endpoint the next call should use: the current one unless its channel is in
-   * TRANSIENT_FAILURE and another one is not.
+   * The endpoint the next call should use: the current one unless it reports itself unusable
+   * and another one does not.
    */
   pick(): PickedEndpoint {
     const count = this.endpoints.length;
     for (let step = 0; step < count; step += 1) {
       const candidate = this.endpoints[(this.current + step) % count]!;
-      const state = candidate.channel.getChannel().getConnectivityState(true);
-      if (state !== grpc.connectivityState.TRANSIENT_FAILURE && state !== grpc.connectivityState.SHUTDOWN) {
+      if (candidate.channel.usable()) {
         this.current = candidate.index;
         return candidate;
       }

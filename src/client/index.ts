@@ -16,3 +16,4 @@ export { prefixEnd, toBytes, bytesToString, Namespace, FROM_KEY } from './keys.j
 export type { Key } from './keys.js';
 export type { CallOptions, RetryPolicy } from './transport.js';
 export { methodPath, codecFor } from './grpc-adapter.js';
+export type { EmbeddedMember, StreamLike, ReadableLike, Metadata, Channel } from './channel.js';

@@ -6,11 +6,11 @@
  * or when its deadline passes on the local monotonic clock without a confirmation.
  */
 import { create } from '@bufbuild/protobuf';
-import type * as grpc from '@grpc/grpc-js';
 import { Lease, LeaseKeepAliveRequestSchema } from '../gen/etcdserverpb/rpc_pb.js';
 import type { LeaseKeepAliveRequest, LeaseKeepAliveResponse } from '../gen/etcdserverpb/rpc_pb.js';
 import { ConclaveError, toHex } from '../base/index.js';
 import type { Clock, Logger } from '../base/index.js';
+import type { StreamLike } from './channel.js';
 import { fromGrpcError, isEndpointFailure } from './errors.js';
 import type { Transport } from './transport.js';
 
@@ -57,7 +57,7 @@ export interface KeepAliveRegistration {
 
 export class KeepAliveHub {
   private readonly entries = new Map<bigint, Entry>();
-  private stream: grpc.ClientDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse> | undefined;
+  private stream: StreamLike<LeaseKeepAliveRequest, LeaseKeepAliveResponse> | undefined;
   private cancelReconnect: (() => void) | undefined;
   private reconnectAttempt = 0;
   private stopped = false;

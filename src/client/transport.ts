@@ -4,13 +4,12 @@
  * the call is idempotent and the error transient. Streams are opened here too, so that every
  * call goes through the same endpoint selection and failure accounting.
  */
-import * as grpc from '@grpc/grpc-js';
 import pRetry from 'p-retry';
 import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
 import type { DescMethodBiDiStreaming, DescMethodServerStreaming, DescMethodUnary } from '@bufbuild/protobuf';
 import { linkSignals, throwIfAborted } from '../base/index.js';
 import type { Clock } from '../base/index.js';
-import { codecFor } from './grpc-adapter.js';
+import type { ReadableLike, StreamLike } from './channel.js';
 import type { EndpointPool, PickedEndpoint } from './endpoints.js';
 import { CallTimeoutError, ClientClosedError, EtcdError, fromGrpcError, isEndpointFailure } from './errors.js';
 
@@ -84,7 +83,6 @@ export class Transport {
     idempotent: boolean,
     signal: AbortSignal,
   ): Promise<MessageShape<O>> {
-    const codec = codecFor(method);
     const endpoint = this.options.pool.pick();
     return new Promise((resolve, reject) => {
       if (signal.aborted) {
@@ -98,21 +96,18 @@ export class Transport {
         call.cancel();
         reject(signal.reason);
       };
-      const call = endpoint.channel.makeUnaryRequest(
-        codec.path, codec.serialize, codec.deserialize, request, new grpc.Metadata(), {},
-        (error, response) => {
-          signal.removeEventListener('abort', onAbort);
-          if (settled) return;
-          settled = true;
-          if (error !== null || response === undefined) {
-            const mapped = fromGrpcError(error ?? new Error('empty response'), idempotent);
-            if (isEndpointFailure(mapped)) this.options.pool.markFailed(endpoint.index);
-            reject(mapped);
-          } else {
-            resolve(response);
-          }
-        },
-      );
+      const call = endpoint.channel.unary(method, request, {}, (error, response) => {
+        signal.removeEventListener('abort', onAbort);
+        if (settled) return;
+        settled = true;
+        if (error !== undefined || response === undefined) {
+          const mapped = fromGrpcError(error ?? new Error('empty response'), idempotent);
+          if (isEndpointFailure(mapped)) this.options.pool.markFailed(endpoint.index);
+          reject(mapped);
+        } else {
+          resolve(response);
+        }
+      });
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -121,29 +116,19 @@ export class Transport {
   bidi<I extends DescMessage, O extends DescMessage>(
     method: DescMethodBiDiStreaming<I, O>,
     metadata: Record<string, string> = {},
-  ): { stream: grpc.ClientDuplexStream<MessageShape<I>, MessageShape<O>>; endpoint: PickedEndpoint } {
+  ): { stream: StreamLike<MessageShape<I>, MessageShape<O>>; endpoint: PickedEndpoint } {
     if (this.options.lifetime.aborted) throw new ClientClosedError(this.options.lifetime.reason);
-    const codec = codecFor(method);
     const endpoint = this.options.pool.pick();
-    const stream = endpoint.channel.makeBidiStreamRequest(codec.path, codec.serialize, codec.deserialize, toMetadata(metadata), {});
-    return { stream, endpoint };
+    return { stream: endpoint.channel.bidi(method, metadata), endpoint };
   }
 
   /** Opens a server stream on the current endpoint. */
   serverStream<I extends DescMessage, O extends DescMessage>(
     method: DescMethodServerStreaming<I, O>,
     request: MessageShape<I>,
-  ): { stream: grpc.ClientReadableStream<MessageShape<O>>; endpoint: PickedEndpoint } {
+  ): { stream: ReadableLike<MessageShape<O>>; endpoint: PickedEndpoint } {
     if (this.options.lifetime.aborted) throw new ClientClosedError(this.options.lifetime.reason);
-    const codec = codecFor(method);
     const endpoint = this.options.pool.pick();
-    const stream = endpoint.channel.makeServerStreamRequest(codec.path, codec.serialize, codec.deserialize, request, new grpc.Metadata(), {});
-    return { stream, endpoint };
+    return { stream: endpoint.channel.serverStream(method, request, {}), endpoint };
   }
-}
-
-function toMetadata(entries: Record<string, string>): grpc.Metadata {
-  const metadata = new grpc.Metadata();
-  for (const [key, value] of Object.entries(entries)) metadata.set(key, value);
-  return metadata;
 }

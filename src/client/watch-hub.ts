@@ -7,12 +7,12 @@
  * point ends the watcher with WatchCompactedError.
  */
 import { create } from '@bufbuild/protobuf';
-import type * as grpc from '@grpc/grpc-js';
 import { Watch, WatchCreateRequest_FilterType, WatchRequestSchema } from '../gen/etcdserverpb/rpc_pb.js';
 import type { WatchRequest, WatchResponse } from '../gen/etcdserverpb/rpc_pb.js';
 import { Event_EventType } from '../gen/mvccpb/kv_pb.js';
 import type { Clock, Logger } from '../base/index.js';
 import { ClientClosedError, EtcdError, codeForEtcdMessage, fromGrpcError, isEndpointFailure, WatchCompactedError, GrpcStatus } from './errors.js';
+import type { StreamLike } from './channel.js';
 import type { Namespace } from './keys.js';
 import { fromWireKv } from './results.js';
 import type { Transport } from './transport.js';
@@ -22,7 +22,7 @@ const reconnectBaseMs = 50;
 const reconnectMaxMs = 2_000;
 
 export class WatchHub implements WatcherHooks {
-  private stream: grpc.ClientDuplexStream<WatchRequest, WatchResponse> | undefined;
+  private stream: StreamLike<WatchRequest, WatchResponse> | undefined;
   private readonly watchers = new Set<Watcher>();
   private readonly byId = new Map<bigint, Watcher>();
   /** Watchers whose create request is in flight, in send order; closed ones stay as placeholders. */
