@@ -41,7 +41,7 @@ export function defineConformance(target: ConformanceTarget): void {
 
     /** A client in a fresh namespace; clients made by the same test share it via `ns`. */
     function client(ns: string): Client {
-      const c = new Client({ endpoints: running.endpoints, namespace: `${ns}/`, retry: { retries: 6, minDelayMs: 20, maxDelayMs: 500 } });
+      const c = new Client({ ...running.connection, namespace: `${ns}/`, retry: { retries: 6, minDelayMs: 20, maxDelayMs: 500 } });
       clients.push(c);
       return c;
     }
@@ -251,7 +251,7 @@ export function defineConformance(target: ConformanceTarget): void {
 
     describe('failover', () => {
       it('calls and watches continue on the remaining members after member 0 dies', async (context) => {
-        if (running.killMember === undefined || running.endpoints.length < 3) {
+        if (running.killMember === undefined || running.members < 3) {
           context.skip('target cannot kill a member');
           return;
         }

@@ -4,12 +4,18 @@
  * (3 members). The Conclave server targets (embedded members, member processes) plug in here
  * once the server exists: implement ConformanceTarget and add a one-line test file.
  */
+import type { ClientOptions } from '../../src/client/index.js';
 import { missingBinaries } from '../support/binaries.js';
 import { startEtcd } from '../support/etcd.js';
 
 export interface RunningTarget {
-  /** Client endpoints, `host:port`, member 0 first. */
-  readonly endpoints: string[];
+  /**
+   * How clients reach the cluster, member 0 first: network `endpoints` (`host:port`) and/or
+   * `embedded` in-process members (an embedded Conclave target passes its members here).
+   */
+  readonly connection: Pick<ClientOptions, 'endpoints' | 'embedded'>;
+  /** Number of members (the failover block needs 3). */
+  readonly members: number;
   /** Stops member `index` for good (the rest keep a quorum). Optional capability. */
   killMember?(index: number): Promise<void>;
   stop(): Promise<void>;
@@ -28,7 +34,8 @@ export const etcdThreeMembers: ConformanceTarget = {
   async start() {
     const cluster = await startEtcd({ members: 3 });
     return {
-      endpoints: cluster.endpoints,
+      connection: { endpoints: cluster.endpoints },
+      members: cluster.members.length,
       killMember: async (index: number) => {
         await cluster.members[index]!.process.kill();
       },
