@@ -23,6 +23,11 @@ export interface StorageUpdate {
   readonly entries?: readonly Entry[];
   /** A snapshot received from the leader; it replaces the log. */
   readonly snapshot?: Snapshot;
+  /**
+   * Raft's Ready.mustSync. Default true. False is honoured only for an update without entries
+   * or snapshot (the commit index moved): it is written but not fdatasynced on its own.
+   */
+  readonly mustSync?: boolean;
 }
 
 export interface RecoveryReport {
@@ -175,6 +180,7 @@ export class DiskStorage implements Storage {
         marker: snapshot === undefined ? undefined : { index: snapshot.metadata.index, term: snapshot.metadata.term, replacesLog: true },
         entries,
         hardState,
+        sync: update.mustSync !== false || entries.length > 0 || snapshot !== undefined,
       });
       if (snapshot !== undefined) this.cache.applySnapshot(snapshot);
       this.cache.append(entries);

@@ -19,6 +19,13 @@ export interface WalBatch {
   readonly marker?: SnapshotMarker;
   readonly entries?: readonly Entry[];
   readonly hardState?: HardState;
+  /**
+   * Default true. False (Raft's `mustSync` false: only the commit index moved) writes the
+   * records without waiting for an fdatasync of their own; they become durable with the next
+   * synced batch, and a crash before it may drop them. A batch sharing a write with a synced
+   * one is synced too.
+   */
+  readonly sync?: boolean;
 }
 
 export interface WalStats {
@@ -70,6 +77,8 @@ export class Wal {
   private lastIndex: number;
   private hardState: HardState;
   private markers: SnapshotMarker[];
+  /** Bytes written to the current segment by unsynced batches since its last fdatasync. */
+  private unsyncedBytes = 0;
   /** The next segment's file, being pre-allocated in the background. */
   private prepared: Promise<PreparedFile> | undefined;
 
@@ -116,7 +125,7 @@ export class Wal {
     return this.segments.slice();
   }
 
-  /** Resolves once `batch` is durable. Rejects with StorageFatalError if the disk failed first. */
+  /** Resolves once `batch` is durable (written, if `sync` is false). Rejects with StorageFatalError if the disk failed first. */
   append(batch: WalBatch): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(new StorageClosedError('stopped after a fatal storage error', this.failure));
     if (this.closed) return Promise.reject(new StorageClosedError('wal closed'));
@@ -175,6 +184,11 @@ export class Wal {
     this.closed = true;
     await this.running;
     await this.releasing.catch(() => undefined);
+    if (this.unsyncedBytes > 0 && this.failure === undefined) {
+      const { handle, info } = this.segment;
+      await this.guard(() => io('fdatasync', info.path, () => handle.sync())).catch(() => undefined);
+      this.unsyncedBytes = 0;
+    }
     await this.segment.handle.close().catch(() => undefined);
     const prepared = await this.prepared?.catch(() => undefined);
     this.prepared = undefined;
@@ -200,12 +214,13 @@ export class Wal {
         size += next.bytes.length;
       }
       const bytes = group.length === 1 ? group[0]!.bytes : concat(group, size);
+      const needsSync = group.some((pending) => pending.batch.sync !== false);
       try {
         await this.guard(async () => {
           if (this.segment.offset > this.segment.preambleEnd && this.segment.offset + size > this.options.segmentBytes) await this.cut();
           const { handle, info, offset } = this.segment;
           await io('write', info.path, () => handle.write(offset, bytes));
-          await io('fdatasync', info.path, () => handle.sync());
+          if (needsSync) await io('fdatasync', info.path, () => handle.sync());
         });
       } catch (error) {
         if (this.failure === undefined) this.pendingBytes -= size;
@@ -218,7 +233,8 @@ export class Wal {
       // that many zeros competes with the appends' own fdatasyncs).
       if (this.prepared === undefined && this.segment.offset >= this.options.segmentBytes / 2) this.prepareNext();
       this.stats.batches += 1;
-      this.stats.fsyncs += 1;
+      if (needsSync) this.stats.fsyncs += 1;
+      this.unsyncedBytes = needsSync ? 0 : this.unsyncedBytes + size;
       this.stats.bytes += size;
       for (const pending of group) {
         this.remember(pending.batch);
@@ -271,6 +287,13 @@ export class Wal {
   }
 
   private async cut(): Promise<void> {
+    // Only the last segment may end in an unsynced (possibly torn) tail: settle it first.
+    if (this.unsyncedBytes > 0) {
+      const { handle, info } = this.segment;
+      await io('fdatasync', info.path, () => handle.sync());
+      this.stats.fsyncs += 1;
+      this.unsyncedBytes = 0;
+    }
     const info = { seq: this.segment.info.seq + 1, firstIndex: this.lastIndex + 1 };
     const preamble: { type: RecordType; payload: Uint8Array }[] = this.markers.map((marker) => ({
       type: RecordType.SnapshotMarker,

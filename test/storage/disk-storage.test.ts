@@ -127,4 +127,19 @@ describe('DiskStorage', () => {
     await storage.save({ entries: makeEntries(6, 2) });
     expect(storage.lastIndex()).toBe(7);
   });
+
+  it('honours mustSync false only when no entries or snapshot come with it', async () => {
+    const fs = new SimFileSystem(9);
+    const storage = await DiskStorage.open(fs, '/data', options);
+    await storage.save({ entries: makeEntries(1, 3), hardState: { term: 1, vote: 1n, commit: 1 } });
+    fs.clearTrace();
+    await storage.save({ hardState: { term: 1, vote: 1n, commit: 3 }, mustSync: false });
+    expect(fs.trace.filter((op) => op.kind === 'sync' && op.path.endsWith('.wal'))).toHaveLength(0);
+    expect(storage.initialState().hardState.commit).toBe(3);
+    await storage.save({ entries: makeEntries(4, 1), mustSync: false });
+    expect(fs.trace.filter((op) => op.kind === 'sync' && op.path.endsWith('.wal'))).toHaveLength(1);
+    const reopened = await reopenAfterPowerLoss(fs, storage);
+    expect(reopened.initialState().hardState.commit).toBe(3);
+    expect(reopened.lastIndex()).toBe(4);
+  });
 });

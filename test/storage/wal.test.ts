@@ -131,3 +131,50 @@ describe('Wal', () => {
     expect(resolveStorageOptions().segmentBytes).toBe(64 * 1024 * 1024);
   });
 });
+
+describe('Wal unsynced batches (mustSync false)', () => {
+  it('writes without an fdatasync of their own, and become durable with the next synced batch', async () => {
+    const fs = new SimFileSystem(7);
+    const { wal } = await openWal(fs);
+    fs.clearTrace();
+    await wal.append({ hardState: { term: 1, vote: 1n, commit: 0 } });
+    await wal.append({ hardState: { term: 1, vote: 1n, commit: 1 }, sync: false });
+    expect(fs.trace.filter((op) => op.path.endsWith('.wal')).map((op) => op.kind)).toEqual(['write', 'sync', 'write']);
+    fs.crashNow();
+    fs.reboot();
+    let reopened = await openWal(fs);
+    expect(reopened.replay.hardState.commit).toBe(0);
+    await reopened.wal.append({ hardState: { term: 1, vote: 1n, commit: 2 }, sync: false });
+    await reopened.wal.append({ entries: [makeEntry(1)] });
+    fs.crashNow();
+    fs.reboot();
+    reopened = await openWal(fs);
+    expect(reopened.replay.hardState.commit).toBe(2);
+    expect(reopened.replay.entries).toHaveLength(1);
+  });
+
+  it('syncs an unsynced tail before cutting, so only the last segment can end torn', async () => {
+    const fs = new SimFileSystem(8);
+    const { wal } = await openWal(fs, { segmentBytes: 4096 });
+    for (let i = 1; i <= 200; i++) await wal.append({ hardState: { term: 1, vote: 1n, commit: i }, sync: i % 50 === 0 });
+    expect(wal.stats.segmentsCut).toBeGreaterThan(0);
+    let checked = 0;
+    for (let i = 1; i < fs.trace.length; i++) {
+      const op = fs.trace[i]!;
+      if (op.kind === 'rename' && op.path.includes('.wal.tmp')) {
+        // The old segment was synced after its last write, before the new one was renamed in.
+        const writes = fs.trace.slice(0, i).filter((o) => o.kind === 'write' && o.path.endsWith('.wal') && !op.path.endsWith(o.path));
+        const lastWrite = writes[writes.length - 1];
+        if (lastWrite === undefined) continue;
+        const syncedAfter = fs.trace.slice(fs.trace.indexOf(lastWrite), i).some((o) => o.kind === 'sync' && o.path === lastWrite.path);
+        expect(syncedAfter, `cut at op ${op.op}`).toBe(true);
+        checked += 1;
+      }
+    }
+    expect(checked).toBe(wal.stats.segmentsCut);
+    fs.crashNow();
+    fs.reboot();
+    const reopened = await openWal(fs, { segmentBytes: 4096 });
+    expect(reopened.replay.hardState.commit).toBe(200);
+  });
+});
