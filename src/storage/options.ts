@@ -35,6 +35,12 @@ export interface StorageOptions {
 
 export type ResolvedStorageOptions = Required<StorageOptions>;
 
+/**
+ * The largest record the reader accepts, whatever maxRecordBytes is now: lowering the option
+ * must not make an existing WAL unreadable. Allocation stays bounded by the file size anyway.
+ */
+export const MAX_RECORD_BYTES_LIMIT = 512 * MiB;
+
 /** The exit code of the default fatal handler (EX_SOFTWARE). */
 export const FATAL_EXIT_CODE = 70;
 
@@ -46,7 +52,7 @@ export function exitOnFatal(error: StorageFatalError): void {
 export function resolveStorageOptions(options: StorageOptions = {}): ResolvedStorageOptions {
   const resolved: ResolvedStorageOptions = {
     segmentBytes: requireInteger('segmentBytes', options.segmentBytes ?? 64 * MiB, 4 * KiB, 4 * GiB),
-    maxRecordBytes: requireInteger('maxRecordBytes', options.maxRecordBytes ?? 16 * MiB, 1 * KiB, 512 * MiB),
+    maxRecordBytes: requireInteger('maxRecordBytes', options.maxRecordBytes ?? 16 * MiB, 1 * KiB, MAX_RECORD_BYTES_LIMIT),
     maxBatchBytes: requireInteger('maxBatchBytes', options.maxBatchBytes ?? 4 * MiB, 4 * KiB, 1 * GiB),
     maxPendingBytes: requireInteger('maxPendingBytes', options.maxPendingBytes ?? 64 * MiB, 4 * KiB, 16 * GiB),
     snapshotsKept: requireInteger('snapshotsKept', options.snapshotsKept ?? 2, 1, 100),

@@ -6,6 +6,7 @@ import { RecordTooLargeError, StorageClosedError, StorageFatalError, WalBackpres
 import type { FileHandle, FileSystem } from './file-system.js';
 import { joinPath } from './file-system.js';
 import type { ResolvedStorageOptions } from './options.js';
+import { MAX_RECORD_BYTES_LIMIT } from './options.js';
 import { encodeEntry, encodeHardState } from './raft-codec.js';
 import { encodeRecords, RecordType } from './wal-record.js';
 import type { SnapshotMarker } from './wal-payloads.js';
@@ -105,7 +106,7 @@ export class Wal {
 
   /** Reads, verifies and (for a torn tail) repairs the WAL in `dir`, creating it if empty. */
   static async open(fs: FileSystem, dir: string, options: ResolvedStorageOptions): Promise<{ wal: Wal; replay: WalReplay; repair: WalTailRepair | undefined }> {
-    const read: WalReadResult = await readWal(fs, dir, options.maxRecordBytes, options.logger);
+    const read: WalReadResult = await readWal(fs, dir, MAX_RECORD_BYTES_LIMIT, options.logger);
     const segments = read.segments;
     let segment: OpenSegment;
     const last = segments[segments.length - 1];

@@ -178,3 +178,15 @@ describe('Wal unsynced batches (mustSync false)', () => {
     expect(reopened.replay.hardState.commit).toBe(200);
   });
 });
+
+describe('Wal limits on reopen', () => {
+  it('still reads records larger than a since-lowered maxRecordBytes', async () => {
+    const fs = new SimFileSystem(9);
+    const { wal } = await openWal(fs, { maxRecordBytes: 64 * 1024 });
+    await wal.append({ entries: [makeEntry(1, 1, 40 * 1024)] });
+    await wal.close();
+    const reopened = await openWal(fs, { maxRecordBytes: 1024 });
+    expect(reopened.replay.entries[0]!.data.length).toBe(40 * 1024);
+    await expect(reopened.wal.append({ entries: [makeEntry(2, 1, 40 * 1024)] })).rejects.toBeInstanceOf(RecordTooLargeError);
+  });
+});
