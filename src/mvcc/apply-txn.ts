@@ -5,7 +5,8 @@ import { CompactedError, FutureRevisionError, InvalidRequestError, KeyNotFoundEr
 import { KeyIndex } from './key-index.js';
 import { entriesIn, resolveRange } from './key-range.js';
 import { encodeKeyValue } from './kv-codec.js';
-import type { MvccStore, WriteRequest } from './kv-store.js';
+import type { WriteRequest } from './kv-store.js';
+import type { StoreState } from './store-state.js';
 import { encodeMeta, META_APPLIED, META_COMPACT } from './meta.js';
 import { executeRange, type ReadView } from './range.js';
 import { revKey, revKeyStart } from './revision.js';
@@ -44,7 +45,8 @@ export class ApplyTxn {
   private compactedTo = 0;
   private ended = false;
 
-  constructor(private readonly store: MvccStore, readonly position: AppliedPosition) {
+  /** @internal Created by MvccStore.beginApply. */
+  constructor(private readonly store: StoreState, readonly position: AppliedPosition) {
     this.main = store.currentRev + 1;
   }
 

@@ -4,6 +4,7 @@ import type { Backend } from '../storage/backend/backend.js';
 import type { ByteString } from '../storage/backend/bytes.js';
 import { crc32c, crc32cOfByteString } from '../storage/backend/crc32c.js';
 import { SortedMap } from '../storage/backend/sorted-map.js';
+import type { CommitListener, LeaseHooks, StoreState } from './store-state.js';
 import { ApplyTxn } from './apply-txn.js';
 import { EtcdRequestError } from './errors.js';
 import { KeyIndex } from './key-index.js';
@@ -13,21 +14,7 @@ import { executeRange, readRevision, type ReadView } from './range.js';
 import { parseRevKey, revKey, revKeyStart } from './revision.js';
 import type { AppliedPosition, HashKvResult, KeyValue, MvccEvent, RangeRequest, RangeResponse, RequestOp, ResponseOp } from './types.js';
 
-/**
- * What the KV store needs from the lessor (declared here, implemented in server/lessor):
- * existence checks for puts, and attach/detach as keys gain or lose a lease.
- */
-export interface LeaseHooks {
-  exists(lease: bigint): boolean;
-  attach(lease: bigint, key: ByteString): void;
-  detach(lease: bigint, key: ByteString): void;
-}
-
-/** Told about every committed write (for the watchable store). Must not throw or call back into writes. */
-export interface CommitListener {
-  onCommit(revision: number, events: readonly MvccEvent[]): void;
-  onCompact(compactRevision: number): void;
-}
+export type { CommitListener, LeaseHooks } from './store-state.js';
 
 export interface MvccStoreOptions {
   /** etcd's --max-txn-ops (default 128). */
@@ -56,17 +43,20 @@ export type WriteRequest = RequestOp | { readonly compact: { readonly revision: 
  * with the state it produced, and an entry at or below the persisted position is skipped.
  */
 export class MvccStore {
-  /** @internal */ readonly index = new SortedMap<KeyIndex>();
-  /** @internal */ currentRev = 1;
-  /** @internal */ compactRev = 0;
-  /** @internal */ applied: AppliedPosition = { index: 0, term: 0 };
-  /** @internal */ readonly listeners: CommitListener[] = [];
-  /** @internal */ leases: LeaseHooks | undefined;
-  readonly maxTxnOps: number;
+  private readonly state: StoreState;
 
   private constructor(readonly backend: Backend, options: MvccStoreOptions) {
-    this.maxTxnOps = requireInteger('maxTxnOps', options.maxTxnOps ?? 128, 1, 1_000_000);
-    this.leases = options.leases;
+    this.state = {
+      backend,
+      index: new SortedMap<KeyIndex>(),
+      listeners: [],
+      maxTxnOps: requireInteger('maxTxnOps', options.maxTxnOps ?? 128, 1, 1_000_000),
+      currentRev: 1,
+      compactRev: 0,
+      applied: { index: 0, term: 0 },
+      leases: options.leases,
+      readKv: (main, sub) => this.readKv(main, sub),
+    };
   }
 
   /** Opens the store over `backend`, rebuilding the key index from the stored history. */
@@ -77,27 +67,32 @@ export class MvccStore {
   }
 
   get currentRevision(): number {
-    return this.currentRev;
+    return this.state.currentRev;
   }
 
   get compactRevision(): number {
-    return this.compactRev;
+    return this.state.compactRev;
   }
 
   get appliedPosition(): AppliedPosition {
-    return this.applied;
+    return this.state.applied;
+  }
+
+  get maxTxnOps(): number {
+    return this.state.maxTxnOps;
   }
 
   /** Installs the lessor's hooks (the lessor is built after the store it restores from). */
   setLeaseHooks(hooks: LeaseHooks): void {
-    this.leases = hooks;
+    this.state.leases = hooks;
   }
 
   addListener(listener: CommitListener): () => void {
-    this.listeners.push(listener);
+    const listeners = this.state.listeners;
+    listeners.push(listener);
     return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
+      const i = listeners.indexOf(listener);
+      if (i >= 0) listeners.splice(i, 1);
     };
   }
 
@@ -113,9 +108,9 @@ export class MvccStore {
     return decodeKeyValue(bytes);
   }
 
-  /** @internal */
-  readView(): ReadView {
-    return { index: this.index, viewRevision: this.currentRev, compactRevision: this.compactRev, readKv: (m, s) => this.readKv(m, s) };
+  private readView(): ReadView {
+    const { index, currentRev, compactRev } = this.state;
+    return { index, viewRevision: currentRev, compactRevision: compactRev, readKv: (m, s) => this.readKv(m, s) };
   }
 
   /**
@@ -126,8 +121,8 @@ export class MvccStore {
   beginApply(position: AppliedPosition): ApplyTxn | undefined {
     requireInteger('position.index', position.index, 1);
     requireInteger('position.term', position.term, 0);
-    if (position.index <= this.applied.index) return undefined;
-    return new ApplyTxn(this, position);
+    if (position.index <= this.state.applied.index) return undefined;
+    return new ApplyTxn(this.state, position);
   }
 
   /** Applies one write request carried by the raft entry at `position`. */
@@ -167,12 +162,12 @@ export class MvccStore {
       hash = crc32cOfByteString(key, hash);
       hash = crc32c(value, hash);
     }
-    return { hash, compactRevision: this.compactRev, hashRevision: rev, revision: this.currentRev };
+    return { hash, compactRevision: this.state.compactRev, hashRevision: rev, revision: this.state.currentRev };
   }
 
   /** Every live key with a lease attached (the lessor rebuilds its attachments from this). */
   *leasedKeys(): IterableIterator<[ByteString, bigint]> {
-    for (const [key, ki] of this.index.entries()) {
+    for (const [key, ki] of this.state.index.entries()) {
       const at = ki.latest();
       if (at === undefined) continue;
       const kv = this.readKv(at.modMain, at.modSub);
@@ -186,7 +181,8 @@ export class MvccStore {
    * a revision) once `maxEvents` is reached; returns the next revision to read.
    */
   readEvents(fromRev: number, toRev: number, maxEvents: number, withPrevKv: boolean, accept: (key: ByteString) => boolean): { events: MvccEvent[]; nextRev: number } {
-    assert(fromRev >= this.compactRev, 'history read below the compaction point');
+    const { index, compactRev } = this.state;
+    assert(fromRev >= compactRev, 'history read below the compaction point');
     const events: MvccEvent[] = [];
     let nextRev = fromRev;
     if (fromRev > toRev) return { events, nextRev };
@@ -201,8 +197,8 @@ export class MvccStore {
       const key = Buffer.from(kv.key).toString('latin1');
       if (!accept(key)) continue;
       let prevKv: KeyValue | undefined;
-      if (withPrevKv && (tombstone || kv.createRevision !== kv.modRevision) && main - 1 >= this.compactRev) {
-        const prev = this.index.get(key)?.get(main - 1);
+      if (withPrevKv && (tombstone || kv.createRevision !== kv.modRevision) && main - 1 >= compactRev) {
+        const prev = index.get(key)?.get(main - 1);
         if (prev !== undefined) prevKv = this.readKv(prev.modMain, prev.modSub);
       }
       const eventKv = tombstone ? { key: kv.key, createRevision: 0, modRevision: main, version: 0, value: new Uint8Array(0), lease: 0n } : kv;
@@ -213,16 +209,17 @@ export class MvccStore {
   }
 
   private rebuild(): void {
+    const state = this.state;
     const applied = this.backend.get('meta', META_APPLIED);
-    if (applied !== undefined) this.applied = decodeMeta(applied);
+    if (applied !== undefined) state.applied = decodeMeta(applied);
     const compact = this.backend.get('meta', META_COMPACT);
-    if (compact !== undefined) this.compactRev = decodeMeta(compact).index;
+    if (compact !== undefined) state.compactRev = decodeMeta(compact).index;
     let lastMain = 0;
     for (const [rk, bytes] of this.backend.range('key', '')) {
       const { main, sub, tombstone } = parseRevKey(rk);
       const kv = decodeKeyValue(bytes);
       const key = Buffer.from(kv.key).toString('latin1');
-      let ki = this.index.get(key);
+      let ki = state.index.get(key);
       // A tombstone kept at the compaction revision for a key the compaction removed.
       if (tombstone && ki?.latest() === undefined) {
         lastMain = main;
@@ -230,12 +227,12 @@ export class MvccStore {
       }
       if (ki === undefined) {
         ki = new KeyIndex(key);
-        this.index.set(key, ki);
+        state.index.set(key, ki);
       }
       if (tombstone) ki.tombstone(main, sub);
       else ki.restorePut(main, sub, kv.createRevision, kv.version);
       lastMain = main;
     }
-    this.currentRev = Math.max(1, this.compactRev, lastMain);
+    state.currentRev = Math.max(1, state.compactRev, lastMain);
   }
 }
