@@ -4,6 +4,7 @@
 // below the compaction point ends the watcher with WatchCompactedError; a slow consumer whose
 // buffer fills is parked and resumed without losing or repeating events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SeededRandom } from '../../src/base/index.js';
 import { Client, WatchCompactedError } from '../../src/client/index.js';
 import type { WatchEvent, Watcher } from '../../src/client/index.js';
 import { missingBinaries } from '../support/binaries.js';
@@ -92,6 +93,60 @@ describe.skipIf(skip !== undefined)('watch against etcd', () => {
       const revisions = all1.map((e) => e.revision);
       expect(revisions).toEqual([...revisions].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
       expect(new Set(revisions).size).toBe(total);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it.each([11, 29])('seeded chaos %i: cuts, stream interrupts, parking and slow consumers together lose and repeat nothing', async (seed) => {
+    const random = new SeededRandom(seed);
+    const reader = new Client({ endpoints: [proxy.endpoint], watchBufferEvents: 16, retry: { retries: 10, minDelayMs: 10, maxDelayMs: 100 } });
+    const prefix = `w7-${seed}/`;
+    const total = 200;
+    try {
+      const start = (await writer.put(`${prefix}k0`, 'start')).header.revision;
+      // One watcher replays history from `start`; one starts now; one starts now on half the keys.
+      const watchers = [
+        reader.watch(prefix, { prefix: true, startRevision: start }),
+        reader.watch(prefix, { prefix: true }),
+        reader.watch(`${prefix}k0`, { rangeEnd: `${prefix}k5` }),
+      ];
+      await Promise.all(watchers.map((w) => w.ready()));
+      const expected: Array<[string, string]> = [];
+      const writes = (async () => {
+        for (let i = 0; i < total; i += 1) {
+          const key = `${prefix}k${random.int(10)}`;
+          if (random.chance(0.2)) {
+            // A txn writing two keys: both events share one revision and must arrive together.
+            const other = `${prefix}k${(Number(key.slice(-1)) + 1) % 10}`;
+            await writer.txn().do(writer.put(key, `${i}a`), writer.put(other, `${i}b`));
+            expected.push([key, `${i}a`], [other, `${i}b`]);
+          } else {
+            await writer.put(key, String(i));
+            expected.push([key, String(i)]);
+          }
+          if (random.chance(0.05)) proxy.cutAll();
+          if (random.chance(0.03)) reader.interruptStreams();
+        }
+      })();
+      const slowCollect = async (watcher: Watcher, count: number): Promise<WatchEvent[]> => {
+        const events: WatchEvent[] = [];
+        for await (const event of watcher) {
+          events.push(event);
+          if (random.chance(0.02)) await new Promise((resolve) => setTimeout(resolve, 15));
+          if (events.length === count) break;
+        }
+        return events;
+      };
+      await writes;
+      const inRange = expected.filter(([key]) => key < `${prefix}k5`);
+      const [history, live, ranged] = await Promise.all([
+        slowCollect(watchers[0]!, expected.length + 1), slowCollect(watchers[1]!, expected.length), slowCollect(watchers[2]!, inRange.length),
+      ]);
+      expect(history.map((e) => [e.kv.key, e.kv.value])).toEqual([[`${prefix}k0`, 'start'], ...expected]);
+      expect(live.map((e) => [e.kv.key, e.kv.value])).toEqual(expected);
+      expect(ranged.map((e) => [e.kv.key, e.kv.value])).toEqual(inRange);
+      expect(watchers[0]!.parks + watchers[1]!.parks).toBeGreaterThan(0);
     } finally {
       await reader.close();
     }
