@@ -4,7 +4,9 @@
  * (default 1,000,000; 16-byte keys, 32-byte values, random order) through the applier one
  * put per raft entry, then measures single-key ranges, overwriting puts and
  * compare-and-put txns on random existing keys, and reports resident memory (RSS) and JS
- * heap per key after a full GC. lmdb commits every 10,000 writes (its default) and once at
+ * heap per key after a full GC, and the restart cost: lmdb reopens its directory, memory
+ * writes its snapshot stream and restores it into a fresh backend; both then rebuild the
+ * key index (HashKV must match). lmdb commits every 10,000 writes (its default) and once at
  * the end of each phase; its RSS includes the touched pages of the memory map.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,6 +19,7 @@ import { MvccStore } from '../src/mvcc/kv-store.js';
 import type { Backend } from '../src/storage/backend/backend.js';
 import { LmdbBackend } from '../src/storage/backend/lmdb-backend.js';
 import { MemoryBackend } from '../src/storage/backend/memory-backend.js';
+import { restoreSnapshot, writeSnapshot } from '../src/storage/backend/snapshot.js';
 
 const argValue = (name: string): string | undefined => {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -35,6 +38,8 @@ interface Result {
   rssBytesPerKey: number;
   heapBytesPerKey: number;
   rssMiB: number;
+  restartSeconds: number;
+  snapshotMiB: number;
 }
 
 function gc(): void {
@@ -95,7 +100,24 @@ function runOne(name: string): Result {
   backend.flush();
   const txnsPerSec = rate(ops, start);
 
-  backend.close();
+  const hash = store.hashKv().hash;
+  start = performance.now();
+  let reopened: MvccStore;
+  let snapshotBytes = 0;
+  if (backend instanceof LmdbBackend) {
+    backend.close();
+    reopened = MvccStore.open(new LmdbBackend({ path: backend.path }));
+  } else {
+    const chunks = [...writeSnapshot(backend)];
+    snapshotBytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    backend.close();
+    const fresh = new MemoryBackend();
+    restoreSnapshot(fresh, chunks);
+    reopened = MvccStore.open(fresh);
+  }
+  const restartSeconds = (performance.now() - start) / 1000;
+  if (reopened.hashKv().hash !== hash) throw new Error('state changed across the restart');
+  reopened.backend.close();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   return {
     engine: name,
@@ -107,6 +129,8 @@ function runOne(name: string): Result {
     rssBytesPerKey: Math.round((after.rss - before.rss) / keyCount),
     heapBytesPerKey: Math.round((after.heap - before.heap) / keyCount),
     rssMiB: Math.round(after.rss / 2 ** 20),
+    restartSeconds: Math.round(restartSeconds * 10) / 10,
+    snapshotMiB: Math.round(snapshotBytes / 2 ** 20),
   };
 }
 
@@ -124,9 +148,9 @@ if (engine !== undefined) {
     results.push(JSON.parse(child.stdout.trim().split('\n').pop()!) as Result);
   }
   console.log(`MVCC in-process, ${keyCount.toLocaleString('en-US')} keys (16-byte keys, 32-byte values), one put per raft entry, ${process.version}`);
-  console.log('| engine | load put/s | put/s | range/s | txn/s | RSS bytes/key | heap bytes/key | RSS MiB |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| engine | load put/s | put/s | range/s | txn/s | RSS bytes/key | heap bytes/key | RSS MiB | restart s |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
-    console.log(`| ${r.engine} | ${r.loadPutsPerSec.toLocaleString('en-US')} | ${r.putsPerSec.toLocaleString('en-US')} | ${r.rangesPerSec.toLocaleString('en-US')} | ${r.txnsPerSec.toLocaleString('en-US')} | ${r.rssBytesPerKey} | ${r.heapBytesPerKey} | ${r.rssMiB} |`);
+    console.log(`| ${r.engine} | ${r.loadPutsPerSec.toLocaleString('en-US')} | ${r.putsPerSec.toLocaleString('en-US')} | ${r.rangesPerSec.toLocaleString('en-US')} | ${r.txnsPerSec.toLocaleString('en-US')} | ${r.rssBytesPerKey} | ${r.heapBytesPerKey} | ${r.rssMiB} | ${r.restartSeconds}${r.snapshotMiB > 0 ? ` (snapshot ${r.snapshotMiB} MiB)` : ''} |`);
   }
 }
