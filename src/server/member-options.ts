@@ -1,0 +1,141 @@
+import type { Clock } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
+import { InvalidOptionError } from '../base/errors.js';
+import type { Logger } from '../base/logger.js';
+import { silentLogger } from '../base/logger.js';
+import { requireInteger } from '../base/validate.js';
+import type { BackendEngine } from '../storage/backend/index.js';
+import type { FileSystem } from '../storage/index.js';
+
+/**
+ * A member's configuration. Names follow etcd's flags where they mean the same thing
+ * (`--heartbeat-interval` is `heartbeatIntervalMs`, and so on).
+ */
+export interface MemberOptions {
+  /** Human-readable name, unique in the cluster (etcd `--name`). Default "default". */
+  readonly name?: string;
+  /** Where the WAL, snapshots and backend live (etcd `--data-dir`). Required. */
+  readonly dataDir: string;
+  /** Client URLs to listen on (etcd `--listen-client-urls`). Default http://127.0.0.1:2379. */
+  readonly listenClientUrls?: readonly string[];
+  /** Client URLs to advertise (default: the listen URLs). */
+  readonly advertiseClientUrls?: readonly string[];
+  /** Peer URLs to listen on (default http://127.0.0.1:2380). */
+  readonly listenPeerUrls?: readonly string[];
+  /** Peer URLs to advertise (default: the listen URLs). */
+  readonly initialAdvertisePeerUrls?: readonly string[];
+  /** name=url,... of the initial members (default: this member alone). */
+  readonly initialCluster?: string;
+  readonly initialClusterState?: 'new' | 'existing';
+  readonly initialClusterToken?: string;
+  /** Raft heartbeat interval (etcd default 100 ms). */
+  readonly heartbeatIntervalMs?: number;
+  /** Raft election timeout (etcd default 1000 ms); a multiple of the heartbeat interval. */
+  readonly electionTimeoutMs?: number;
+  /** Applied entries between snapshots (etcd default 100,000; ours 10,000). */
+  readonly snapshotCount?: number;
+  /** Backend size that raises the NOSPACE alarm (etcd default 2 GiB). */
+  readonly quotaBackendBytes?: number;
+  /** Periodic auto-compaction: keep this many hours of history (0 = off). */
+  readonly autoCompactionRetentionHours?: number;
+  /** Largest request accepted (etcd default 1.5 MiB). */
+  readonly maxRequestBytes?: number;
+  /** Most operations in one txn (etcd default 128). */
+  readonly maxTxnOps?: number;
+  /** Backend engine (default memory). */
+  readonly engine?: BackendEngine;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** The file system (default: the real one). */
+  readonly fileSystem?: FileSystem;
+}
+
+export type ResolvedMemberOptions = Required<Omit<MemberOptions, 'fileSystem'>> & { readonly fileSystem: FileSystem | undefined };
+
+export const MEMBER_DEFAULTS = Object.freeze({
+  name: 'default',
+  listenClientUrls: ['http://127.0.0.1:2379'],
+  listenPeerUrls: ['http://127.0.0.1:2380'],
+  initialClusterState: 'new' as const,
+  initialClusterToken: 'etcd-cluster',
+  heartbeatIntervalMs: 100,
+  electionTimeoutMs: 1000,
+  snapshotCount: 10_000,
+  quotaBackendBytes: 2 * 1024 * 1024 * 1024,
+  autoCompactionRetentionHours: 0,
+  maxRequestBytes: 1.5 * 1024 * 1024,
+  maxTxnOps: 128,
+  engine: 'memory' as const,
+});
+
+function urls(option: string, values: readonly string[]): string[] {
+  if (values.length === 0) throw new InvalidOptionError(option, 'needs at least one URL');
+  return values.map((value) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new InvalidOptionError(option, `${JSON.stringify(value)} is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidOptionError(option, `${value}: scheme must be http or https`);
+    if (url.port === '') throw new InvalidOptionError(option, `${value}: a port is required`);
+    return `${url.protocol}//${url.host}`;
+  });
+}
+
+/** Parses etcd's `name=url,name=url` initial-cluster syntax. */
+export function parseInitialCluster(text: string): Map<string, string[]> {
+  const members = new Map<string, string[]>();
+  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new InvalidOptionError('initialCluster', `${JSON.stringify(part)} is not name=url`);
+    const name = part.slice(0, eq);
+    const list = members.get(name) ?? [];
+    list.push(...urls('initialCluster', [part.slice(eq + 1)]));
+    members.set(name, list);
+  }
+  if (members.size === 0) throw new InvalidOptionError('initialCluster', 'names no member');
+  return members;
+}
+
+export function resolveMemberOptions(options: MemberOptions): ResolvedMemberOptions {
+  if (typeof options.dataDir !== 'string' || options.dataDir === '') throw new InvalidOptionError('dataDir', 'is required');
+  const name = options.name ?? MEMBER_DEFAULTS.name;
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new InvalidOptionError('name', 'must be 1 to 64 letters, digits, dots, dashes or underscores');
+  const listenClientUrls = urls('listenClientUrls', options.listenClientUrls ?? MEMBER_DEFAULTS.listenClientUrls);
+  const listenPeerUrls = urls('listenPeerUrls', options.listenPeerUrls ?? MEMBER_DEFAULTS.listenPeerUrls);
+  const initialAdvertisePeerUrls = urls('initialAdvertisePeerUrls', options.initialAdvertisePeerUrls ?? listenPeerUrls);
+  const heartbeatIntervalMs = requireInteger('heartbeatIntervalMs', options.heartbeatIntervalMs ?? MEMBER_DEFAULTS.heartbeatIntervalMs, 1, 60_000);
+  const electionTimeoutMs = requireInteger('electionTimeoutMs', options.electionTimeoutMs ?? MEMBER_DEFAULTS.electionTimeoutMs, 1, 600_000);
+  if (electionTimeoutMs < 5 * heartbeatIntervalMs) {
+    throw new InvalidOptionError('electionTimeoutMs', `must be at least 5 times heartbeatIntervalMs (${heartbeatIntervalMs}), got ${electionTimeoutMs}`);
+  }
+  const initialClusterState = options.initialClusterState ?? MEMBER_DEFAULTS.initialClusterState;
+  if (initialClusterState !== 'new' && initialClusterState !== 'existing') throw new InvalidOptionError('initialClusterState', "must be 'new' or 'existing'");
+  const engine = options.engine ?? MEMBER_DEFAULTS.engine;
+  if (engine !== 'memory' && engine !== 'lmdb') throw new InvalidOptionError('engine', "must be 'memory' or 'lmdb'");
+  const initialCluster = options.initialCluster ?? `${name}=${initialAdvertisePeerUrls.join(`,${name}=`)}`;
+  parseInitialCluster(initialCluster);
+  return {
+    name,
+    dataDir: options.dataDir,
+    listenClientUrls,
+    advertiseClientUrls: urls('advertiseClientUrls', options.advertiseClientUrls ?? listenClientUrls),
+    listenPeerUrls,
+    initialAdvertisePeerUrls,
+    initialCluster,
+    initialClusterState,
+    initialClusterToken: options.initialClusterToken ?? MEMBER_DEFAULTS.initialClusterToken,
+    heartbeatIntervalMs,
+    electionTimeoutMs,
+    snapshotCount: requireInteger('snapshotCount', options.snapshotCount ?? MEMBER_DEFAULTS.snapshotCount, 1),
+    quotaBackendBytes: requireInteger('quotaBackendBytes', options.quotaBackendBytes ?? MEMBER_DEFAULTS.quotaBackendBytes, 1),
+    autoCompactionRetentionHours: requireInteger('autoCompactionRetentionHours', options.autoCompactionRetentionHours ?? 0, 0, 24 * 365 * 10),
+    maxRequestBytes: requireInteger('maxRequestBytes', options.maxRequestBytes ?? MEMBER_DEFAULTS.maxRequestBytes, 1, 64 * 1024 * 1024),
+    maxTxnOps: requireInteger('maxTxnOps', options.maxTxnOps ?? MEMBER_DEFAULTS.maxTxnOps, 1, 1_000_000),
+    engine,
+    clock: options.clock ?? systemClock,
+    logger: options.logger ?? silentLogger,
+    fileSystem: options.fileSystem,
+  };
+}

@@ -1,0 +1,123 @@
+import { create, toBinary } from '@bufbuild/protobuf';
+import type { ConfChangeSingle } from '../raft/index.js';
+import { RaftRequestSchema } from '../gen/conclave/internal_pb.js';
+import type { MemberInfo, ProposalRequest } from './api/ports.js';
+import { memberToPb } from './cluster-state.js';
+import type { ClusterState } from './cluster-state.js';
+import { serverError } from './errors.js';
+import { computeMemberId } from './ids.js';
+import type { ConfChange } from '../raft/index.js';
+
+/** At most this many learners at once (etcd's default --max-learners). */
+export const MAX_LEARNERS = 1;
+/** A learner is promoted only once its log reaches this share of the leader's (etcd's readyPercent). */
+export const PROMOTE_READY_RATIO = 0.9;
+
+/** What membership changes need from the member (declared by the consumer). */
+export interface MembershipTarget {
+  readonly cluster: ClusterState;
+  readonly memberId: bigint;
+  readonly options: { readonly initialClusterToken: string; readonly clock: { nowMs(): number } };
+  isLeader(): boolean;
+  raftProgress(): ReadonlyMap<bigint, { match: number; recentActive: boolean; isLearner: boolean }> | undefined;
+  raftLastIndex(): number;
+  nextRequestId(): bigint;
+  proposeConfChange(requestId: bigint, change: ConfChange, signal?: AbortSignal): Promise<unknown>;
+  propose(request: ProposalRequest, signal?: AbortSignal): Promise<unknown>;
+}
+
+/**
+ * MemberAdd/Remove/Update/Promote: validated as etcd validates them (strict reconfiguration
+ * check on: never leave the cluster without a quorum of started voters; promote only a learner
+ * in sync with the leader), then proposed as raft membership changes whose context carries the
+ * member's attributes and the id the caller waits on.
+ */
+export class MembershipChanges {
+  constructor(private readonly target: MembershipTarget) {}
+
+  async add(peerUrls: readonly string[], isLearner: boolean, signal?: AbortSignal): Promise<MemberInfo> {
+    const { cluster } = this.target;
+    const normalized = normalizeUrls(peerUrls);
+    for (const m of cluster.members.values()) {
+      if (m.peerUrls.some((url) => normalized.includes(url))) throw serverError('peerUrlExist');
+    }
+    if (isLearner) {
+      const learners = [...cluster.members.values()].filter((m) => m.isLearner).length;
+      if (learners >= MAX_LEARNERS) throw serverError('tooManyLearners');
+    } else {
+      this.requireQuorumAfter(1);
+    }
+    const id = computeMemberId(normalized, this.target.options.initialClusterToken, Date.now());
+    if (cluster.members.has(id) || cluster.removed.has(id)) throw serverError('memberExist');
+    const member: MemberInfo = { id, name: '', peerUrls: normalized, clientUrls: [], isLearner };
+    await this.propose([{ type: isLearner ? 'addLearner' : 'addVoter', nodeId: id }], member, signal);
+    return member;
+  }
+
+  async remove(id: bigint, signal?: AbortSignal): Promise<void> {
+    const member = this.target.cluster.members.get(id);
+    if (member === undefined) throw serverError('memberNotFound');
+    if (!member.isLearner) this.requireQuorumAfter(0, id);
+    await this.propose([{ type: 'removeVoter', nodeId: id }], member, signal);
+  }
+
+  async update(id: bigint, peerUrls: readonly string[], signal?: AbortSignal): Promise<void> {
+    const { cluster } = this.target;
+    const member = cluster.members.get(id);
+    if (member === undefined) throw serverError('memberNotFound');
+    const normalized = normalizeUrls(peerUrls);
+    for (const m of cluster.members.values()) {
+      if (m.id !== id && m.peerUrls.some((url) => normalized.includes(url))) throw serverError('peerUrlExist');
+    }
+    // An update changes no voter: a change with no single changes would mean "leave joint",
+    // so it goes through the log as a normal request instead.
+    const updated: MemberInfo = { ...member, peerUrls: normalized };
+    await this.target.propose({ case: 'memberUpdate', value: memberToPb(updated) }, signal);
+  }
+
+  async promote(id: bigint, signal?: AbortSignal): Promise<void> {
+    const member = this.target.cluster.members.get(id);
+    if (member === undefined) throw serverError('memberNotFound');
+    if (!member.isLearner) throw serverError('memberNotLearner');
+    const progress = this.target.raftProgress();
+    if (progress === undefined) throw serverError('notLeader');
+    const learner = progress.get(id);
+    const leaderLast = this.target.raftLastIndex();
+    if (learner === undefined || learner.match < PROMOTE_READY_RATIO * leaderLast) throw serverError('learnerNotReady');
+    this.requireQuorumAfter(1);
+    await this.propose([{ type: 'addVoter', nodeId: id }], { ...member, isLearner: false }, signal);
+  }
+
+  /**
+   * etcd's strict reconfiguration check: after adding `adding` voters and removing
+   * `removedId` (if given), the voters known to be started (active in raft, by the leader's view) must still be a
+   * quorum of the new voter set.
+   */
+  private requireQuorumAfter(adding: number, removedId?: bigint): void {
+    const progress = this.target.raftProgress();
+    if (progress === undefined) return; // only the leader knows; followers forward nothing here
+    const voters = [...this.target.cluster.members.values()].filter((m) => !m.isLearner && m.id !== removedId);
+    const started = voters.filter((m) => m.id === this.target.memberId || progress.get(m.id)?.recentActive === true).length;
+    const total = voters.length + adding;
+    if (started < Math.floor(total / 2) + 1) throw serverError('memberNotEnoughStarted');
+  }
+
+  private async propose(changes: ConfChangeSingle[], member: MemberInfo, signal?: AbortSignal): Promise<void> {
+    const requestId = this.target.nextRequestId();
+    const context = toBinary(RaftRequestSchema, create(RaftRequestSchema, { id: requestId, request: { case: 'memberUpdate', value: memberToPb(member) } }));
+    await this.target.proposeConfChange(requestId, { transition: 'auto', changes, context }, signal);
+  }
+}
+
+function normalizeUrls(urls: readonly string[]): string[] {
+  if (urls.length === 0) throw serverError('memberBadUrls');
+  return urls.map((text) => {
+    try {
+      const url = new URL(text);
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.port === '') throw new Error('bad');
+      return `${url.protocol}//${url.host}`;
+    } catch {
+      throw serverError('memberBadUrls');
+    }
+  });
+}

@@ -1,0 +1,128 @@
+import type { Clock } from '../base/clock.js';
+import { deferred } from '../base/deferred.js';
+import type { Deferred } from '../base/deferred.js';
+import type { ReadState } from '../raft/index.js';
+import { ProposalDroppedError } from '../raft/index.js';
+import { serverError } from './errors.js';
+
+/** What the batcher needs from the member. */
+export interface ReadIndexTarget {
+  /** Asks raft for a read index with this context (throws ProposalDroppedError without a leader). */
+  requestReadIndex(context: Uint8Array): void;
+  appliedIndex(): number;
+}
+
+interface Batch {
+  readonly context: string;
+  readonly waiters: Array<Deferred<void>>;
+  readIndex: number | undefined;
+  readonly cancelTimeout: () => void;
+}
+
+/**
+ * Linearizable reads, batched (etcd's linearizableReadLoop): every read arriving while no
+ * ReadIndex round is in flight joins the next round; one round per batch confirms leadership,
+ * and its waiters are released once this member has applied up to the read index. Contexts
+ * are unique (a counter, never reused), so a late answer can never release a later batch.
+ * Bounded: at most `maxWaiters` reads wait at once ("too many requests" beyond that).
+ */
+export class ReadIndexBatcher {
+  private counter = 0n;
+  private next: Array<Deferred<void>> = [];
+  private readonly inFlight = new Map<string, Batch>();
+  private readonly awaitingApply: Batch[] = [];
+
+  constructor(
+    private readonly target: ReadIndexTarget,
+    private readonly clock: Clock,
+    private readonly timeoutMs: number,
+    private readonly maxWaiters: number,
+  ) {}
+
+  private waiting(): number {
+    let count = this.next.length;
+    for (const batch of this.inFlight.values()) count += batch.waiters.length;
+    for (const batch of this.awaitingApply) count += batch.waiters.length;
+    return count;
+  }
+
+  /** Resolves once this member's state machine reflects everything committed before the call. */
+  wait(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.waiting() >= this.maxWaiters) return Promise.reject(serverError('tooManyRequests'));
+    const waiter = deferred<void>();
+    this.next.push(waiter);
+    if (this.inFlight.size === 0) this.startRound();
+    if (signal === undefined) return waiter.promise;
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      waiter.promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  private startRound(): void {
+    if (this.next.length === 0) return;
+    const waiters = this.next;
+    this.next = [];
+    this.counter += 1n;
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigUint64(0, this.counter);
+    const context = Buffer.from(bytes).toString('hex');
+    const cancelTimeout = this.clock.setTimer(this.timeoutMs, () => this.fail(context, serverError('timeout')));
+    const batch: Batch = { context, waiters, readIndex: undefined, cancelTimeout };
+    this.inFlight.set(context, batch);
+    try {
+      this.target.requestReadIndex(bytes);
+    } catch (error) {
+      this.fail(context, error instanceof ProposalDroppedError ? serverError('noLeader') : error);
+    }
+  }
+
+  /** Read states handed out by a Ready. */
+  onReadStates(states: readonly ReadState[]): void {
+    for (const state of states) {
+      const context = Buffer.from(state.requestContext).toString('hex');
+      const batch = this.inFlight.get(context);
+      if (batch === undefined) continue;
+      this.inFlight.delete(context);
+      batch.readIndex = state.index;
+      this.awaitingApply.push(batch);
+    }
+    this.onApplied();
+    if (this.inFlight.size === 0) this.startRound();
+  }
+
+  /** Called after entries are applied: releases batches whose read index is reached. */
+  onApplied(): void {
+    const applied = this.target.appliedIndex();
+    for (let i = this.awaitingApply.length - 1; i >= 0; i--) {
+      const batch = this.awaitingApply[i]!;
+      if (batch.readIndex! > applied) continue;
+      this.awaitingApply.splice(i, 1);
+      batch.cancelTimeout();
+      for (const waiter of batch.waiters) waiter.resolve();
+    }
+  }
+
+  private fail(context: string, error: unknown): void {
+    const batch = this.inFlight.get(context) ?? this.awaitingApply.find((b) => b.context === context);
+    if (batch === undefined) return;
+    this.inFlight.delete(context);
+    const at = this.awaitingApply.indexOf(batch);
+    if (at >= 0) this.awaitingApply.splice(at, 1);
+    batch.cancelTimeout();
+    for (const waiter of batch.waiters) waiter.reject(error);
+    if (this.inFlight.size === 0) this.startRound();
+  }
+
+  /** Rejects every waiting read (the member stops). */
+  close(error: unknown): void {
+    for (const context of [...this.inFlight.keys()]) this.fail(context, error);
+    for (const batch of this.awaitingApply.splice(0)) {
+      batch.cancelTimeout();
+      for (const waiter of batch.waiters) waiter.reject(error);
+    }
+    for (const waiter of this.next.splice(0)) waiter.reject(error);
+  }
+}
