@@ -38,8 +38,8 @@ export type WriteRequest = RequestOp | { readonly compact: { readonly revision: 
 /**
  * The MVCC key space over a Backend: an in-memory key index (rebuilt from the backend on
  * open, as etcd rebuilds its treeIndex) and the revision history in the backend's `key`
- * bucket. Pure: no clock, no I/O of its own. Writes come only through `apply` /
- * `beginApply`, one raft entry at a time; each persists the entry's position together
+ * bucket. Pure: no clock, no I/O of its own. Writes come only through `apply`,
+ * `applyWith` or `beginApply`, one raft entry at a time; each persists the entry's position together
  * with the state it produced, and an entry at or below the persisted position is skipped.
  */
 export class MvccStore {
