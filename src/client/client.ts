@@ -8,7 +8,8 @@ import { create } from '@bufbuild/protobuf';
 import type * as grpc from '@grpc/grpc-js';
 import {
   Cluster, CompactionRequestSchema, KV, Lease, LeaseGrantRequestSchema, LeaseLeasesRequestSchema,
-  LeaseRevokeRequestSchema, LeaseTimeToLiveRequestSchema, Maintenance, MemberListRequestSchema, StatusRequestSchema,
+  LeaseRevokeRequestSchema, LeaseTimeToLiveRequestSchema, Maintenance, MemberListRequestSchema, RangeRequestSchema,
+  StatusRequestSchema,
 } from '../gen/etcdserverpb/rpc_pb.js';
 import { InvalidOptionError, requireInteger, silentLogger, systemClock } from '../base/index.js';
 import type { Clock, Logger } from '../base/index.js';
@@ -95,6 +96,17 @@ export interface MemberInfo {
   readonly peerUrls: string[];
   readonly clientUrls: string[];
   readonly isLearner: boolean;
+}
+
+export interface EndpointHealth {
+  readonly endpoint: string;
+  readonly healthy: boolean;
+  /** The leader the endpoint reports, 0n when none or unreachable. */
+  readonly leader: bigint;
+  /** Local time the check took. */
+  readonly tookMs: number;
+  /** Why the endpoint is unhealthy. */
+  readonly error?: string;
 }
 
 export interface StatusInfo {
@@ -282,6 +294,27 @@ export class Client implements KvExecutor, AsyncDisposable {
   async status(options: CallOptions = {}): Promise<StatusInfo> {
     const r = await this.track(this.transport.unary(Maintenance.method.status, create(StatusRequestSchema, {}), true, options));
     return { header: fromWireHeader(r.header), version: r.version, leader: r.leader, raftIndex: r.raftIndex, raftTerm: r.raftTerm, dbSize: r.dbSize, errors: r.errors };
+  }
+
+  /**
+   * Checks every endpoint on its own (a Status call, then a linearizable read of the key
+   * `health`, as `etcdctl endpoint health` does): reachable, has a leader, serves reads.
+   */
+  async health(options: CallOptions = {}): Promise<EndpointHealth[]> {
+    const addresses = this.pool.addresses();
+    return Promise.all(addresses.map(async (endpoint, endpointIndex) => {
+      const startedAt = this.clock.nowMs();
+      try {
+        const status = await this.track(this.transport.unary(Maintenance.method.status, create(StatusRequestSchema, {}), false, { ...options, endpointIndex }));
+        const read = create(RangeRequestSchema, { key: this.namespace.key(toBytes('health')) });
+        await this.track(this.transport.unary(KV.method.range, read, false, { ...options, endpointIndex }));
+        const healthy = status.leader !== 0n && status.errors.length === 0;
+        return { endpoint, healthy, leader: status.leader, tookMs: this.clock.nowMs() - startedAt, ...(healthy ? {} : { error: status.leader === 0n ? 'no leader' : status.errors.join('; ') }) };
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return { endpoint, healthy: false, leader: 0n, tookMs: this.clock.nowMs() - startedAt, error: message };
+      }
+    }));
   }
 
   // ------------------------------------------------------------------ Lifecycle

@@ -90,6 +90,13 @@ export class EndpointPool {
     return this.endpoints[this.current]!;
   }
 
+  /** The endpoint at `index` (configuration order, embedded members first). */
+  at(index: number): PickedEndpoint {
+    const endpoint = this.endpoints[index];
+    if (endpoint === undefined) throw new InvalidOptionError('endpointIndex', `no endpoint ${index}`);
+    return endpoint;
+  }
+
   /** Records that `index` failed at the transport level: later calls move to the next endpoint. */
   markFailed(index: number): void {
     if (index === this.current) this.current = (index + 1) % this.endpoints.length;

@@ -21,6 +21,11 @@ export interface CallOptions {
   readonly timeoutMs?: number;
 }
 
+/** Internal: send to this endpoint (by pool index) instead of the current one; no failover. */
+export interface RoutedCallOptions extends CallOptions {
+  readonly endpointIndex?: number;
+}
+
 export interface RetryPolicy {
   /** Extra attempts after the first; 0 disables retries. */
   readonly retries: number;
@@ -52,7 +57,7 @@ export class Transport {
     method: DescMethodUnary<I, O>,
     request: MessageShape<I>,
     idempotent: boolean,
-    callOptions: CallOptions = {},
+    callOptions: RoutedCallOptions = {},
   ): Promise<MessageShape<O>> {
     const timeoutMs = callOptions.timeoutMs ?? this.options.callTimeoutMs;
     const timeout = new AbortController();
@@ -60,7 +65,7 @@ export class Transport {
     const linked = linkSignals(callOptions.signal, timeout.signal, this.options.lifetime);
     try {
       throwIfAborted(linked.signal);
-      const attempt = (): Promise<MessageShape<O>> => this.attemptUnary(method, request, idempotent, linked.signal);
+      const attempt = (): Promise<MessageShape<O>> => this.attemptUnary(method, request, idempotent, linked.signal, callOptions.endpointIndex);
       if (!idempotent || this.options.retry.retries === 0) return await attempt();
       return await pRetry(attempt, {
         retries: this.options.retry.retries,
@@ -82,8 +87,9 @@ export class Transport {
     request: MessageShape<I>,
     idempotent: boolean,
     signal: AbortSignal,
+    endpointIndex: number | undefined,
   ): Promise<MessageShape<O>> {
-    const endpoint = this.options.pool.pick();
+    const endpoint = endpointIndex === undefined ? this.options.pool.pick() : this.options.pool.at(endpointIndex);
     return new Promise((resolve, reject) => {
       if (signal.aborted) {
         reject(signal.reason);

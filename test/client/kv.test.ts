@@ -133,6 +133,19 @@ describe.skipIf(skip !== undefined)('client KV against etcd', () => {
     }
   });
 
+  it('reports the health of each endpoint on its own', async () => {
+    const mixed = new Client({ endpoints: ['127.0.0.1:1', ...etcd.endpoints], callTimeoutMs: 2_000 });
+    try {
+      const [dead, live] = await mixed.health();
+      expect(dead).toMatchObject({ endpoint: '127.0.0.1:1', healthy: false, leader: 0n });
+      expect(dead!.error).toEqual(expect.any(String));
+      expect(live).toMatchObject({ endpoint: etcd.endpoints[0], healthy: true });
+      expect(live!.leader).not.toBe(0n);
+    } finally {
+      mixed.destroy();
+    }
+  });
+
   it('rejects calls after close', async () => {
     const closing = new Client({ endpoints: etcd.endpoints });
     await closing.put('kv7/a', '1');
