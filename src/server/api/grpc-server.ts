@@ -1,0 +1,96 @@
+/**
+ * `createGrpcServer(port, options)`: a grpc-js Server with every etcd v3 service registered
+ * over one member's ServerPort (KV, Watch, Lease, Cluster, Maintenance, Auth, v3lock,
+ * v3election, gRPC health), with etcd's limits: proposals above `maxRequestBytes` are refused
+ * with "request is too large", and gRPC refuses messages above `maxRequestBytes` + 512 KiB.
+ * The member binds it (`bind`) and shuts it down (`shutdown`/`forceShutdown`).
+ */
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { ChannelOptions } from '@grpc/grpc-js';
+import type { Clock } from '../../base/clock.js';
+import { InvalidOptionError } from '../../base/errors.js';
+import { requireInteger } from '../../base/validate.js';
+import { authService } from './auth-service.js';
+import { clusterService } from './cluster-service.js';
+import { electionService } from './election-service.js';
+import { healthService } from './health-service.js';
+import { kvService } from './kv-service.js';
+import { leaseService } from './lease-service.js';
+import { DEFAULT_MAX_REQUEST_BYTES, grpcMaxReceiveBytes, validateMaxRequestBytes } from './limits.js';
+import { lockService } from './lock-service.js';
+import { maintenanceService } from './maintenance-service.js';
+import type { ServerPort } from './ports.js';
+import type { ServiceBinding } from './service-definition.js';
+import { watchService } from './watch-service.js';
+
+export interface GrpcServerOptions {
+  /** Drives the periodic watch progress notifications. */
+  readonly clock: Clock;
+  /** etcd's --max-request-bytes (default 1.5 MiB). */
+  readonly maxRequestBytes?: number;
+  /** Watch progress notification interval (default 10 minutes, as etcd). */
+  readonly progressIntervalMs?: number;
+  /** The version Status reports (default "3.5.0": the API level Conclave speaks). */
+  readonly version?: string;
+  /** Reported by Status as dbSizeQuota (default 0: not reported). */
+  readonly quotaBackendBytes?: number;
+  /** Extra grpc-js server options (TLS is chosen at bind time). */
+  readonly channelOptions?: ChannelOptions;
+}
+
+export interface GrpcApiServer {
+  readonly server: Server;
+  /** Binds `address` (`host:port`; port 0 picks one) and resolves with the bound port. */
+  bind(address: string, credentials?: ServerCredentials): Promise<number>;
+  /** Stops accepting calls, ends watch streams, and waits for running calls. */
+  shutdown(): Promise<void>;
+  /** Ends every call at once. */
+  forceShutdown(): void;
+}
+
+/** etcd's server keepalive floor: clients pinging more often than this get GOAWAY. */
+const MIN_PING_INTERVAL_MS = 5_000;
+
+export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): GrpcApiServer {
+  const maxRequestBytes = validateMaxRequestBytes(options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
+  const quotaBackendBytes = requireInteger('quotaBackendBytes', options.quotaBackendBytes ?? 0, 0);
+  const version = options.version ?? '3.5.0';
+  if (!/^\d+\.\d+\.\d+/.test(version)) throw new InvalidOptionError('version', `expected a semantic version, got ${JSON.stringify(version)}`);
+  const limits = { maxRequestBytes };
+  const server = new Server({
+    'grpc.max_receive_message_length': grpcMaxReceiveBytes(maxRequestBytes),
+    'grpc.max_send_message_length': -1,
+    'grpc.http2.min_ping_interval_without_data_ms': MIN_PING_INTERVAL_MS,
+    ...options.channelOptions,
+  });
+  const watch = watchService(port, { clock: options.clock, ...(options.progressIntervalMs === undefined ? {} : { progressIntervalMs: options.progressIntervalMs }) });
+  const services: ServiceBinding[] = [
+    kvService(port, limits),
+    watch.binding,
+    leaseService(port, limits),
+    clusterService(port),
+    maintenanceService(port, { maxRequestBytes, version, quotaBackendBytes }),
+    authService(port),
+    lockService(port, limits),
+    electionService(port, limits),
+    healthService(),
+  ];
+  for (const service of services) server.addService(service.definition, service.implementation);
+
+  return {
+    server,
+    bind(address, credentials = ServerCredentials.createInsecure()) {
+      return new Promise((resolve, reject) => {
+        server.bindAsync(address, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
+      });
+    },
+    shutdown() {
+      watch.close();
+      return new Promise((resolve) => server.tryShutdown(() => resolve()));
+    },
+    forceShutdown() {
+      watch.close();
+      server.forceShutdown();
+    },
+  };
+}

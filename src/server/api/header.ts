@@ -1,0 +1,24 @@
+/**
+ * Response headers as etcd fills them: cluster id, member id and raft term of the member
+ * that answers, and the revision the operation produced or read (the current store revision
+ * when the operation has none of its own, as etcd's header filler does for revision 0).
+ */
+import { create } from '@bufbuild/protobuf';
+import { ResponseHeaderSchema } from '../../gen/etcdserverpb/rpc_pb.js';
+import type { ResponseHeader } from '../../gen/etcdserverpb/rpc_pb.js';
+import type { ServerPort } from './ports.js';
+
+export function responseHeader(port: ServerPort, revision?: number): ResponseHeader {
+  const rev = revision === undefined || revision === 0 ? port.store.currentRevision : revision;
+  return create(ResponseHeaderSchema, {
+    clusterId: port.clusterId(),
+    memberId: port.memberId,
+    revision: BigInt(rev),
+    raftTerm: BigInt(port.raftTerm()),
+  });
+}
+
+/** Completes a header that already carries a revision (e.g. from a converted mvcc response). */
+export function fillHeader(port: ServerPort, header: ResponseHeader | undefined): ResponseHeader {
+  return responseHeader(port, header === undefined ? undefined : Number(header.revision));
+}

@@ -1,0 +1,71 @@
+/**
+ * Adapters from async handlers to grpc-js call handlers. Each call gets an AbortSignal that
+ * aborts when the client cancels or the deadline passes, so waits inside the member (read
+ * barrier, proposals, lock waits) end with the call. Errors map through toServiceError.
+ */
+import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import { toServiceError } from './grpc-status.js';
+
+export interface CallContext {
+  readonly signal: AbortSignal;
+  readonly metadata: Metadata;
+}
+
+export type UnaryHandler<I, O> = (request: I, context: CallContext) => Promise<O>;
+
+function abortError(message: string): Error {
+  const error = new Error(message);
+  error.name = 'AbortError';
+  return error;
+}
+
+/** A signal that aborts when `call` is cancelled by the client (or its deadline passes). */
+export function callSignal(call: { on(event: 'cancelled', listener: () => void): unknown }): AbortSignal {
+  const controller = new AbortController();
+  call.on('cancelled', () => controller.abort(abortError('call cancelled by the client')));
+  return controller.signal;
+}
+
+export function unary<I, O>(handler: UnaryHandler<I, O>): (call: ServerUnaryCall<I, O>, callback: sendUnaryData<O>) => void {
+  return (call, callback) => {
+    const signal = callSignal(call);
+    // A handler that throws synchronously is treated like one that rejects.
+    new Promise<O>((resolve) => resolve(handler(call.request, { signal, metadata: call.metadata }))).then(
+      (response) => callback(null, response),
+      (error: unknown) => callback(toServiceError(error)),
+    );
+  };
+}
+
+/** A server-streaming call: `handler` writes messages with `send` and resolves when done. */
+export function serverStream<I, O>(
+  handler: (request: I, send: (message: O) => Promise<void>, context: CallContext) => Promise<void>,
+): (call: ServerWritableStream<I, O>) => void {
+  return (call) => {
+    const signal = callSignal(call);
+    // Respect the transport's backpressure: wait for 'drain' when write() says the buffer is full.
+    const send = (message: O): Promise<void> =>
+      new Promise((resolve, reject) => {
+        if (signal.aborted) {
+          reject(signal.reason);
+          return;
+        }
+        if (call.write(message)) resolve();
+        else {
+          const onAbort = (): void => reject(signal.reason);
+          signal.addEventListener('abort', onAbort, { once: true });
+          call.once('drain', () => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          });
+        }
+      });
+    new Promise<void>((resolve) => resolve(handler(call.request, send, { signal, metadata: call.metadata }))).then(
+      () => call.end(),
+      (error: unknown) => {
+        // grpc-js turns an 'error' event into the call's status and ends the stream.
+        if (!signal.aborted) call.emit('error', toServiceError(error));
+      },
+    );
+  };
+}

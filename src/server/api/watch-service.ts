@@ -1,0 +1,113 @@
+/**
+ * The Watch service: each bidirectional call is a WatchStream. Requests are handled one at a
+ * time in arrival order (the stream is read with backpressure: the next request is read only
+ * after the previous one's response was accepted by the transport). With the `hasleader`
+ * metadata a stream is refused when the member knows no leader (etcd's require-leader). The
+ * periodic progress notification runs on the injected clock.
+ */
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { Clock } from '../../base/clock.js';
+import { requireInteger } from '../../base/validate.js';
+import { Watch } from '../../gen/etcdserverpb/rpc_pb.js';
+import type * as pb from '../../gen/etcdserverpb/rpc_pb.js';
+import { serverError } from '../errors.js';
+import { toServiceError } from './grpc-status.js';
+import type { ServerPort } from './ports.js';
+import { bindService, type ServiceBinding } from './service-definition.js';
+import { WatchStream } from './watch-stream.js';
+
+export interface WatchServiceOptions {
+  readonly clock: Clock;
+  /** How often watchers that asked for progress_notify get an empty response (etcd: 10 minutes). */
+  readonly progressIntervalMs?: number;
+}
+
+export interface WatchServiceHandle {
+  readonly binding: ServiceBinding;
+  /** Stops the progress timer and ends every open stream's watchers. */
+  close(): void;
+}
+
+/** etcd's default watch progress notify interval. */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
+
+export function watchService(port: ServerPort, options: WatchServiceOptions): WatchServiceHandle {
+  const intervalMs = requireInteger('progressIntervalMs', options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS, 1);
+  const streams = new Set<WatchStream>();
+  let closed = false;
+  let cancelTimer = (): void => {};
+  const schedule = (): void => {
+    cancelTimer = options.clock.setTimer(intervalMs, () => {
+      if (closed) return;
+      port.watchable.notifyProgress();
+      schedule();
+    });
+  };
+  schedule();
+
+  const watch = (call: ServerDuplexStream<pb.WatchRequest, pb.WatchResponse>): void => {
+    if (call.metadata.get('hasleader')[0] === 'true' && port.status().leader === 0n) {
+      call.emit('error', toServiceError(serverError('noLeader')));
+      return;
+    }
+    let failed = false;
+    const fail = (error: unknown): void => {
+      if (failed) return;
+      failed = true;
+      stream.close();
+      streams.delete(stream);
+      call.emit('error', toServiceError(error));
+    };
+    const send = (response: pb.WatchResponse): Promise<void> =>
+      new Promise((resolve, reject) => {
+        if (failed || call.cancelled || call.destroyed) {
+          reject(new Error('watch stream ended'));
+          return;
+        }
+        if (call.write(response)) {
+          resolve();
+          return;
+        }
+        // Full: wait for the transport to drain, or give up when the call goes away.
+        const onDrain = (): void => {
+          call.off('close', onClose);
+          resolve();
+        };
+        const onClose = (): void => {
+          call.off('drain', onDrain);
+          reject(new Error('watch stream ended'));
+        };
+        call.once('drain', onDrain);
+        call.once('close', onClose);
+      });
+    const stream = new WatchStream(port, send, fail);
+    streams.add(stream);
+    const finish = (): void => {
+      stream.close();
+      streams.delete(stream);
+    };
+    call.on('cancelled', finish);
+    call.on('close', finish);
+    void (async () => {
+      try {
+        for await (const request of call as AsyncIterable<pb.WatchRequest>) {
+          if (failed) return;
+          await stream.handle(request);
+        }
+        // The client half-closed: like etcd, keep the watchers running until the call ends.
+      } catch (error) {
+        if (!call.cancelled) fail(error);
+      }
+    })();
+  };
+
+  return {
+    binding: bindService(Watch, { watch }),
+    close() {
+      closed = true;
+      cancelTimer();
+      for (const stream of streams) stream.close();
+      streams.clear();
+    },
+  };
+}
