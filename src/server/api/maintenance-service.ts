@@ -2,7 +2,8 @@
  * The Maintenance service: Alarm (every action through raft, as etcd 3.4 does), Status,
  * Defragment, Hash (CRC-32C over the whole backend), HashKV, Snapshot (the backend's
  * snapshot stream in 32 KiB pieces with remaining_bytes, then one last message whose blob is
- * the SHA-256 of everything sent: the checksum `etcdctl snapshot restore` looks for) and
+ * the SHA-256 of everything sent: the checksum `etcdctl snapshot save` requires, with the
+ * size rule it applies, see alignSnapshot) and
  * MoveLeader. Downgrade is left unimplemented, as in etcd 3.4.
  */
 import { createHash } from 'node:crypto';
@@ -47,6 +48,34 @@ export function backendHash(port: ServerPort): number {
     hash = crc32c(entry.value, hash);
   }
   return hash >>> 0;
+}
+
+/** etcdctl 3.4 accepts a snapshot only if its size is a multiple of this plus the 32-byte checksum (bolt pages). */
+export const SNAPSHOT_ALIGN_BYTES = 512;
+
+/**
+ * Pads a snapshot to a multiple of SNAPSHOT_ALIGN_BYTES, as etcdctl's `snapshot save` demands
+ * (it checks size % 512 == 32 once the checksum is appended). The padding is self-describing:
+ * at least 4 bytes, zeros ending in its own length as a big-endian u32, so `unalignSnapshot`
+ * recovers the exact backend stream.
+ */
+export function alignSnapshot(body: Buffer): Buffer {
+  let pad = (SNAPSHOT_ALIGN_BYTES - (body.length % SNAPSHOT_ALIGN_BYTES)) % SNAPSHOT_ALIGN_BYTES;
+  if (pad < 4) pad += SNAPSHOT_ALIGN_BYTES;
+  const padding = Buffer.alloc(pad);
+  padding.writeUInt32BE(pad, pad - 4);
+  return Buffer.concat([body, padding]);
+}
+
+/** The backend stream inside a saved snapshot file (checksum and padding removed), or throws if malformed. */
+export function unalignSnapshot(saved: Uint8Array): Uint8Array {
+  const file = Buffer.from(saved.buffer, saved.byteOffset, saved.byteLength);
+  const body = file.subarray(0, file.length - 32);
+  if (file.length < 32 + SNAPSHOT_ALIGN_BYTES || body.length % SNAPSHOT_ALIGN_BYTES !== 0) throw new Error('not an aligned snapshot file');
+  if (!createHash('sha256').update(body).digest().equals(file.subarray(file.length - 32))) throw new Error('snapshot checksum mismatch');
+  const pad = body.readUInt32BE(body.length - 4);
+  if (pad < 4 || pad > body.length || pad >= SNAPSHOT_ALIGN_BYTES + 4) throw new Error('bad snapshot padding');
+  return body.subarray(0, body.length - pad);
 }
 
 export function maintenanceService(port: ServerPort, options: MaintenanceOptions): ServiceBinding {
@@ -101,7 +130,8 @@ export function maintenanceService(port: ServerPort, options: MaintenanceOptions
         chunks.push(chunk);
         total += chunk.length;
       }
-      const all = Buffer.concat(chunks, total);
+      const all = alignSnapshot(Buffer.concat(chunks, total));
+      total = all.length;
       const sha = createHash('sha256');
       const header = responseHeader(port);
       for (let offset = 0; offset < total; offset += SNAPSHOT_CHUNK_BYTES) {
