@@ -61,29 +61,36 @@ export class RedisMutex {
   /** Waits until the lock is held (woken by releases, or by the holder's expiry). */
   async lock(options: RedisLockOptions = {}): Promise<RedisHeldLock> {
     const timeout = options.timeoutMs === undefined ? undefined : requireInteger('timeoutMs', options.timeoutMs, 0);
-    const timer = new AbortController();
-    const cancelTimer = timeout === undefined ? undefined : this.clock.setTimer(timeout, () => timer.abort(new LockTimeoutError(this.name, timeout)));
-    const linked = linkSignals(options.signal, timer.signal);
+    if (options.signal?.aborted) throw options.signal.reason;
+    const startedAtMs = this.clock.nowMs();
     const owner = newOwnerId();
+    // Fast path: a free lock costs one script call and no signal or subscription set-up.
+    const first = await this.attempt(owner);
+    if (first.held !== undefined) return first.held;
+    return this.waitForLock(owner, options.signal, timeout === undefined ? undefined : Math.max(0, timeout - (this.clock.nowMs() - startedAtMs)), timeout ?? 0);
+  }
+
+  private async waitForLock(owner: string, callerSignal: AbortSignal | undefined, remainingMs: number | undefined, timeoutMs: number): Promise<RedisHeldLock> {
+    const timer = new AbortController();
+    const cancelTimer = remainingMs === undefined ? undefined : this.clock.setTimer(remainingMs, () => timer.abort(new LockTimeoutError(this.name, timeoutMs)));
+    const linked = linkSignals(callerSignal, timer.signal);
     let woken = false;
     let wake: (() => void) | undefined;
     let unlisten: (() => Promise<void>) | undefined;
     try {
       if (linked.signal.aborted) throw linked.signal.reason;
-      let attempt = await this.attempt(owner);
-      if (attempt.held !== undefined) return attempt.held;
       unlisten = await subscriberFor(this.redis).listen(this.channel, () => {
         woken = true;
         wake?.();
       });
       for (;;) {
+        if (linked.signal.aborted) throw linked.signal.reason;
         woken = false;
-        attempt = await this.attempt(owner);
+        const attempt = await this.attempt(owner);
         if (attempt.held !== undefined) return attempt.held;
         // Sleep until a release is published or the current holder's key would expire.
         const waitMs = attempt.remainingMs > 0 ? attempt.remainingMs + 1 : this.ttlMs;
         if (!woken) await this.waitForWake(waitMs, linked.signal, (fn) => (wake = fn));
-        if (linked.signal.aborted) throw linked.signal.reason;
       }
     } finally {
       wake = undefined;
