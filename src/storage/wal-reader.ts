@@ -133,7 +133,11 @@ function applyRecord(replay: WalReplay, segment: WalSegmentInfo, record: Scanned
 }
 
 async function repairTail(fs: FileSystem, dir: string, segment: WalSegmentInfo, bytes: Uint8Array, offset: number, problem: string): Promise<WalTailRepair> {
-  const brokenFile = `${segment.path}.broken`;
+  // Never overwrite the evidence of an earlier repair of the same segment.
+  const existing = new Set(await io('list', dir, () => fs.list(dir)));
+  let brokenName = `${segment.name}.broken`;
+  for (let n = 1; existing.has(brokenName); n++) brokenName = `${segment.name}.broken.${n}`;
+  const brokenFile = joinPath(dir, brokenName);
   const temp = `${brokenFile}.tmp`;
   // Keep the evidence first, durably, then cut the segment back to its last valid record and
   // zero-fill it to its former size (so the zeros-mean-end rule keeps holding).

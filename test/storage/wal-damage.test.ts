@@ -95,6 +95,22 @@ describe('WAL damage', () => {
   });
 });
 
+describe('WAL repair evidence', () => {
+  it('keeps the .broken copy of every repair of the same segment', async () => {
+    const fs = new SimFileSystem(3);
+    let storage = await writeLog(fs, 3);
+    for (let round = 0; round < 3; round++) {
+      fs.armCrash(fs.operations + 1, { keepPendingOps: 'all', tornBytes: 30 });
+      await expect(storage.save({ entries: makeEntries(storage.lastIndex() + 1, 2, 1, 100) })).rejects.toThrow();
+      fs.reboot();
+      storage = await DiskStorage.open(fs, '/data', options);
+      expect(storage.recovery.walRepair).toBeDefined();
+    }
+    const broken = (await fs.list('/data/wal')).filter((name) => name.includes('.broken'));
+    expect(broken.map((name) => name.replace(/^[0-9a-f-]+\.wal/, ''))).toEqual(['.broken', '.broken.1', '.broken.2']);
+  });
+});
+
 function writeLogEntries() {
   return Array.from({ length: 30 }, (_, i) => makeEntries(i * 3 + 1, 3, 1, 20 + ((i * 37) % 200))).flat();
 }
