@@ -5,7 +5,7 @@
  * talk to first) when the target supports it, and checks failover of calls and watches.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, compare } from '../../src/client/index.js';
+import { Client, compare, WatchCompactedError } from '../../src/client/index.js';
 import type { WatchEvent, Watcher } from '../../src/client/index.js';
 import { Session } from '../../src/lease/index.js';
 import { FencingGuard, Mutex, RWMutex, Semaphore } from '../../src/lock/index.js';
@@ -99,6 +99,39 @@ export function defineConformance(target: ConformanceTarget): void {
         const events = await take(watcher, 60);
         await writes;
         expect(events.map((e) => e.kv.value)).toEqual(Array.from({ length: 60 }, (_, i) => String(i)));
+      });
+
+      it('revisions: one per write, none for a no-op delete; historical reads; future and compacted errors', async () => {
+        const c = client(freshNamespace());
+        const r1 = (await c.put('r', '1')).header.revision;
+        const r2 = (await c.put('r', '2')).header.revision;
+        expect(r2).toBe(r1 + 1n);
+        expect((await c.delete('missing')).header.revision).toBe(r2);
+        expect(await c.get('r').revision(r1).string()).toBe('1');
+        await expect(c.get('r').revision(r2 + 1000n)).rejects.toMatchObject({ code: 'ERR_ETCD_FUTURE_REV' });
+        await c.compact(r2);
+        await expect(c.get('r').revision(r1)).rejects.toMatchObject({ code: 'ERR_ETCD_COMPACTED' });
+        const stale = c.watch('r', { startRevision: r1 });
+        const error = await stale.next().then(() => undefined, (e: unknown) => e);
+        expect(error).toBeInstanceOf(WatchCompactedError);
+      });
+
+      it('txn compares on a missing key: numeric targets see 0, value compares fail', async () => {
+        const c = client(freshNamespace());
+        expect((await c.txn().if(compare.version('nope', '==', 0))).succeeded).toBe(true);
+        expect((await c.txn().if(compare.value('nope', '!=', 'x'))).succeeded).toBe(false);
+        expect((await c.txn().if(compare.lease('nope', '==', 0))).succeeded).toBe(true);
+      });
+
+      it('lease TTL: granted at least the minimum, TimeToLive -1 for unknown leases', async () => {
+        const c = client(freshNamespace());
+        const grant = await c.leaseGrant(1);
+        expect(grant.ttlSeconds).toBeGreaterThanOrEqual(1);
+        const ttl = await c.leaseTimeToLive(grant.id);
+        expect(ttl.grantedTtlSeconds).toBe(grant.ttlSeconds);
+        await c.leaseRevoke(grant.id);
+        expect((await c.leaseTimeToLive(grant.id)).ttlSeconds).toBe(-1);
+        await expect(c.put('k', 'v').lease(grant.id)).rejects.toMatchObject({ code: 'ERR_ETCD_LEASE_NOT_FOUND' });
       });
 
       it('lease keep-alive and loss signal', async () => {
