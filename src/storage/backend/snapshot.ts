@@ -2,7 +2,6 @@ import { requireInteger } from '../../base/validate.js';
 import { BUCKETS, type Backend, type BackendEntry } from './backend.js';
 import { crc32c } from './crc32c.js';
 import { SnapshotCorruptError } from './errors.js';
-import { type ByteString, toByteString } from './bytes.js';
 
 /**
  * The engine-neutral snapshot byte stream of a backend: what a raft snapshot carries, so a
@@ -14,7 +13,7 @@ import { type ByteString, toByteString } from './bytes.js';
  *
  * Integers are big-endian. The reader checks the whole stream before touching the backend.
  */
-const MAGIC = new TextEncoder().encode('CNVBKUP1');
+const MAGIC = Buffer.from('CNVBKUP1', 'latin1');
 const TRAILER = 0xff;
 const DEFAULT_CHUNK_BYTES = 64 * 1024;
 
@@ -23,107 +22,90 @@ export function* writeSnapshot(backend: Backend, chunkBytes = DEFAULT_CHUNK_BYTE
   requireInteger('chunkBytes', chunkBytes, 64, 64 * 1024 * 1024);
   backend.flush();
   let crc = 0;
-  let parts: Uint8Array[] = [MAGIC];
-  let partsBytes = MAGIC.length;
-  const emit = (): Uint8Array => {
-    const chunk = Buffer.concat(parts, partsBytes);
-    crc = crc32c(chunk, crc);
-    parts = [];
-    partsBytes = 0;
-    return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  let chunk = Buffer.allocUnsafe(chunkBytes);
+  let used = 0;
+  /** Hands out the filled part of the chunk (checksummed) and starts a new one of at least `next` bytes. */
+  const emit = (next: number): Uint8Array => {
+    const out = chunk.subarray(0, used);
+    crc = crc32c(out, crc);
+    chunk = Buffer.allocUnsafe(Math.max(chunkBytes, next));
+    used = 0;
+    return out;
   };
+  MAGIC.copy(chunk, 0);
+  used = MAGIC.length;
   let count = 0;
   for (const entry of backend.entries()) {
-    const head = Buffer.allocUnsafe(5);
-    head.writeUInt8(BUCKETS.indexOf(entry.bucket), 0);
-    head.writeUInt32BE(entry.key.length, 1);
-    const valueLength = Buffer.allocUnsafe(4);
-    valueLength.writeUInt32BE(entry.value.length, 0);
-    const key = Buffer.from(entry.key, 'latin1');
-    parts.push(head, key, valueLength, entry.value);
-    partsBytes += 9 + key.length + entry.value.length;
+    const size = 9 + entry.key.length + entry.value.length;
+    if (used + size > chunk.length) yield emit(size);
+    chunk.writeUInt8(BUCKETS.indexOf(entry.bucket), used);
+    chunk.writeUInt32BE(entry.key.length, used + 1);
+    chunk.write(entry.key, used + 5, 'latin1');
+    used += 5 + entry.key.length;
+    chunk.writeUInt32BE(entry.value.length, used);
+    chunk.set(entry.value, used + 4);
+    used += 4 + entry.value.length;
     count += 1;
-    if (partsBytes >= chunkBytes) yield emit();
   }
-  const trailer = Buffer.allocUnsafe(5);
-  trailer.writeUInt8(TRAILER, 0);
-  trailer.writeUInt32BE(count, 1);
-  parts.push(trailer);
-  partsBytes += 5;
-  const last = emit();
-  const crcBytes = Buffer.allocUnsafe(4);
-  crcBytes.writeUInt32BE(crc, 0);
-  yield Buffer.concat([last, crcBytes]);
+  if (used + 9 > chunk.length) yield emit(9);
+  chunk.writeUInt8(TRAILER, used);
+  chunk.writeUInt32BE(count, used + 1);
+  used += 5;
+  const last = emit(0);
+  const withCrc = Buffer.allocUnsafe(last.length + 4);
+  withCrc.set(last, 0);
+  withCrc.writeUInt32BE(crc, last.length);
+  yield withCrc;
 }
 
-/** Parses and verifies a snapshot stream, returning its entries (nothing is applied). */
-export function readSnapshot(chunks: Iterable<Uint8Array>): BackendEntry[] {
-  const reader = new ChunkReader(chunks);
-  const magic = reader.take(MAGIC.length);
-  if (Buffer.compare(magic, MAGIC) !== 0) throw new SnapshotCorruptError('bad magic');
-  const entries: BackendEntry[] = [];
+/**
+ * Verifies a snapshot stream and returns its entries, lazily: the whole stream is joined
+ * and checked (magic, structure, count, checksum) before the first entry is handed out, and
+ * the entries are then views into it (no per-entry copies).
+ */
+export function readSnapshot(chunks: Iterable<Uint8Array>): Iterable<BackendEntry> {
+  const parts = [...chunks];
+  const data = Buffer.concat(parts);
+  if (data.length < MAGIC.length + 9 || !data.subarray(0, MAGIC.length).equals(MAGIC)) throw new SnapshotCorruptError('bad magic or truncated stream');
+  const crcAt = data.length - 4;
+  if (data.readUInt32BE(crcAt) !== crc32c(data.subarray(0, crcAt))) throw new SnapshotCorruptError('checksum mismatch');
+  // Walk the records once to check their framing and count.
+  let at = MAGIC.length;
+  let count = 0;
   for (;;) {
-    const tag = reader.take(1)[0]!;
+    if (at >= crcAt) throw new SnapshotCorruptError('truncated stream');
+    const tag = data[at]!;
     if (tag === TRAILER) break;
-    const bucket = BUCKETS[tag];
-    if (bucket === undefined) throw new SnapshotCorruptError(`unknown bucket index ${tag}`);
-    const key: ByteString = toByteString(reader.take(reader.u32()));
-    if (key.length === 0) throw new SnapshotCorruptError('empty key');
-    const value = Uint8Array.prototype.slice.call(reader.take(reader.u32()));
-    entries.push({ bucket, key, value });
+    if (BUCKETS[tag] === undefined) throw new SnapshotCorruptError(`unknown bucket index ${tag}`);
+    if (at + 5 > crcAt) throw new SnapshotCorruptError('truncated record');
+    const keyLength = data.readUInt32BE(at + 1);
+    if (keyLength === 0) throw new SnapshotCorruptError('empty key');
+    const valueAt = at + 5 + keyLength;
+    if (valueAt + 4 > crcAt) throw new SnapshotCorruptError('truncated record');
+    at = valueAt + 4 + data.readUInt32BE(valueAt);
+    count += 1;
   }
-  const count = reader.u32();
-  const expectedCrc = reader.crc;
-  const crcBytes = reader.take(4, false);
-  const crc = ((crcBytes[0]! << 24) | (crcBytes[1]! << 16) | (crcBytes[2]! << 8) | crcBytes[3]!) >>> 0;
-  if (count !== entries.length) throw new SnapshotCorruptError(`trailer counts ${count} entries, stream has ${entries.length}`);
-  if (crc !== expectedCrc) throw new SnapshotCorruptError('checksum mismatch');
-  if (!reader.atEnd()) throw new SnapshotCorruptError('trailing bytes after the checksum');
-  return entries;
+  if (at + 5 !== crcAt) throw new SnapshotCorruptError('trailing bytes after the trailer');
+  if (data.readUInt32BE(at + 1) !== count) throw new SnapshotCorruptError(`trailer count ${data.readUInt32BE(at + 1)} differs from ${count} records`);
+  return {
+    *[Symbol.iterator]() {
+      let pos = MAGIC.length;
+      while (data[pos] !== TRAILER) {
+        const bucket = BUCKETS[data[pos]!]!;
+        const keyLength = data.readUInt32BE(pos + 1);
+        const key = data.toString('latin1', pos + 5, pos + 5 + keyLength);
+        const valueAt = pos + 5 + keyLength;
+        const valueLength = data.readUInt32BE(valueAt);
+        const value = new Uint8Array(data.buffer, data.byteOffset + valueAt + 4, valueLength);
+        pos = valueAt + 4 + valueLength;
+        yield { bucket, key, value };
+      }
+    },
+  };
 }
 
 /** Replaces the contents of `backend` with a verified snapshot stream. */
 export function restoreSnapshot(backend: Backend, chunks: Iterable<Uint8Array>): void {
-  const entries = readSnapshot(chunks);
-  backend.replaceAll(entries);
+  backend.replaceAll(readSnapshot(chunks));
   backend.flush();
-}
-
-/** Reads fixed-size pieces across chunk boundaries, keeping a running CRC of what it consumed. */
-class ChunkReader {
-  private readonly iterator: Iterator<Uint8Array>;
-  private buffer: Uint8Array = new Uint8Array(0);
-  private offset = 0;
-  crc = 0;
-
-  constructor(chunks: Iterable<Uint8Array>) {
-    this.iterator = chunks[Symbol.iterator]();
-  }
-
-  take(length: number, checksum = true): Uint8Array {
-    while (this.buffer.length - this.offset < length) {
-      const next = this.iterator.next();
-      if (next.done) throw new SnapshotCorruptError('truncated stream');
-      this.buffer = Buffer.concat([this.buffer.subarray(this.offset), next.value]);
-      this.offset = 0;
-    }
-    const piece = this.buffer.subarray(this.offset, this.offset + length);
-    this.offset += length;
-    if (checksum) this.crc = crc32c(piece, this.crc);
-    return piece;
-  }
-
-  u32(): number {
-    const bytes = this.take(4);
-    return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
-  }
-
-  atEnd(): boolean {
-    if (this.offset < this.buffer.length) return false;
-    for (;;) {
-      const next = this.iterator.next();
-      if (next.done) return true;
-      if (next.value.length > 0) return false;
-    }
-  }
 }
