@@ -161,9 +161,11 @@ export function responseOpToPb(op: mvcc.ResponseOp): pb.ResponseOp {
   if ('range' in op) return create(ResponseOpSchema, { response: { case: 'responseRange', value: rangeResponseToPb(op.range) } });
   if ('put' in op) return create(ResponseOpSchema, { response: { case: 'responsePut', value: putResponseToPb(op.put) } });
   if ('deleteRange' in op) return create(ResponseOpSchema, { response: { case: 'responseDeleteRange', value: deleteRangeResponseToPb(op.deleteRange) } });
-  return create(ResponseOpSchema, { response: { case: 'responseTxn', value: txnResponseToPb(op.txn) } });
+  // etcd leaves the header of a nested txn's response empty (only the outer one gets the revision).
+  return create(ResponseOpSchema, { response: { case: 'responseTxn', value: txnResponseToPb(op.txn, { nested: true }) } });
 }
 
-export function txnResponseToPb(res: mvcc.TxnResponse): pb.TxnResponse {
-  return create(TxnResponseSchema, { header: revisionHeader(res.revision), succeeded: res.succeeded, responses: res.responses.map(responseOpToPb) });
+export function txnResponseToPb(res: mvcc.TxnResponse, options: { nested?: boolean } = {}): pb.TxnResponse {
+  const header = options.nested ? create(ResponseHeaderSchema) : revisionHeader(res.revision);
+  return create(TxnResponseSchema, { header, succeeded: res.succeeded, responses: res.responses.map(responseOpToPb) });
 }
