@@ -16,7 +16,8 @@ import { Watch } from '../../../../src/gen/etcdserverpb/rpc_pb.js';
 import type { WatchRequest, WatchResponse } from '../../../../src/gen/etcdserverpb/rpc_pb.js';
 import { WatchResponseSchema } from '../../../../src/gen/etcdserverpb/rpc_pb.js';
 import { toHex } from '../../../../src/base/int64.js';
-import { DuplexCall, RawClient, type RpcResult } from './raw-client.js';
+import type { DuplexCall} from './raw-client.js';
+import { RawClient, type RpcResult } from './raw-client.js';
 
 export interface DifferentialTarget {
   readonly name: string;
