@@ -75,11 +75,11 @@ export class DoubleBarrier {
         return;
       }
       if (lowest.key === this.myKey) {
-        await waitForDelete(client, highest.keyBytes, result.header.revision, signal);
+        await waitForDelete(client, highest.keyBytes, result.header.revision, signal, highest.createRevision);
         continue;
       }
       await client.deleteOwnKey(this.myKey, { signal });
-      await waitForDelete(client, lowest.keyBytes, result.header.revision, signal);
+      await waitForDelete(client, lowest.keyBytes, result.header.revision, signal, lowest.createRevision);
       return;
     }
   }

@@ -9,7 +9,7 @@
  * `null` when nobody leads.
  */
 import { InvalidOptionError, linkSignals, requireInteger, toHex } from '../base/index.js';
-import { compare } from '../client/index.js';
+import { compare, WatchCompactedError } from '../client/index.js';
 import type { CallOptions, Client, KeyValue } from '../client/index.js';
 import type { Session } from '../lease/index.js';
 import { HeldLock, LockLostError, LockTimeoutError, SessionExpiredError, abortOnDelete, acquireLocal, waitForPredecessors } from '../lock/index.js';
@@ -116,6 +116,9 @@ export class Election {
         const watcher = this.client.watch(this.prefix, { prefix: true, startRevision: current.header.revision + 1n, noDelete: true, signal });
         try {
           for await (const event of watcher) if (event.type === 'put') break;
+        } catch (error) {
+          // History compacted while we were away: read the state again.
+          if (!(error instanceof WatchCompactedError)) throw error;
         } finally {
           watcher.close();
         }
@@ -130,6 +133,8 @@ export class Election {
           info = toInfo(event.kv);
           yield (last = info);
         }
+      } catch (error) {
+        if (!(error instanceof WatchCompactedError)) throw error;
       } finally {
         watcher.close();
       }

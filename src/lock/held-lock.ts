@@ -7,6 +7,7 @@ import { compare } from '../client/index.js';
 import type { Client, CompareSpec } from '../client/index.js';
 import type { Session } from '../lease/index.js';
 import { LockLostError, LockReleasedError } from './errors.js';
+import { waitForDelete } from './wait.js';
 
 export interface HeldLockInit {
   readonly session: Session;
@@ -96,20 +97,13 @@ export class HeldLock implements AsyncDisposable {
 
   /** Watches our own key from the confirming revision: its deletion means the lock is gone. */
   private async watchOwnKey(): Promise<void> {
-    const watcher = this.client.watch(this.key, { startRevision: this.revision + 1n, noPut: true, signal: this.controller.signal });
     try {
-      for await (const event of watcher) {
-        if (event.type === 'delete') {
-          this.lose('its key was deleted');
-          return;
-        }
-      }
+      await waitForDelete(this.client, this.key, this.revision, this.controller.signal, this.token);
+      this.lose('its key was deleted');
     } catch (error) {
       // Aborted by unlock/loss (expected), or the client closed: without a watch we cannot
       // vouch for the lock any more.
       if (!this.controller.signal.aborted) this.lose('its ownership watch ended', error);
-    } finally {
-      watcher.close();
     }
   }
 }

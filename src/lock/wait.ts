@@ -3,17 +3,33 @@
  * wait until no key under a prefix was created before a given revision, watching only the
  * immediate predecessor each time (no herd effect when the holder goes).
  */
+import { ConclaveError } from '../base/index.js';
+import { WatchCompactedError } from '../client/index.js';
 import type { Client, Key } from '../client/index.js';
 
-/** Resolves once `key` is deleted at a revision after `afterRevision` (or is already gone). */
-export async function waitForDelete(client: Client, key: Key, afterRevision: bigint, signal: AbortSignal): Promise<void> {
-  const watcher = client.watch(key, { startRevision: afterRevision + 1n, noPut: true, signal });
-  try {
-    for await (const event of watcher) {
-      if (event.type === 'delete') return;
+/**
+ * Resolves once `key` is deleted at a revision after `afterRevision` (or is already gone, or
+ * was replaced by a newer incarnation when `createRevision` is given). If the history the
+ * watch needs was compacted, the key is read again instead of failing.
+ */
+export async function waitForDelete(client: Client, key: Key, afterRevision: bigint, signal: AbortSignal, createRevision?: bigint): Promise<void> {
+  let from = afterRevision;
+  for (;;) {
+    const watcher = client.watch(key, { startRevision: from + 1n, noPut: true, signal });
+    try {
+      for await (const event of watcher) {
+        if (event.type === 'delete') return;
+      }
+      throw new ConclaveError('ERR_WATCH_ENDED', 'the watch ended before the key was deleted');
+    } catch (error) {
+      if (!(error instanceof WatchCompactedError)) throw error;
+    } finally {
+      watcher.close();
     }
-  } finally {
-    watcher.close();
+    const current = await client.get(key).signal(signal);
+    const kv = current.kvs[0];
+    if (kv === undefined || (createRevision !== undefined && kv.createRevision !== createRevision)) return;
+    from = current.header.revision;
   }
 }
 
@@ -51,7 +67,7 @@ export async function waitForPredecessors(client: Client, prefix: string, maxCre
     const result = await client.get(prefix).prefix().sort('create', 'descend').limit(1).maxCreateRevision(maxCreateRevision).signal(signal);
     const predecessor = result.kvs[0];
     if (predecessor === undefined) return result.header.revision;
-    await waitForDelete(client, predecessor.keyBytes, result.header.revision, signal);
+    await waitForDelete(client, predecessor.keyBytes, result.header.revision, signal, predecessor.createRevision);
   }
 }
 

@@ -10,6 +10,7 @@ import type { HeldLock } from '../../src/lock/index.js';
 import { missingBinaries } from '../support/binaries.js';
 import { startEtcd } from '../support/etcd.js';
 import type { EtcdCluster } from '../support/etcd.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 import { waitFor } from '../support/wait.js';
 
 const skip = missingBinaries('etcd');
@@ -134,6 +135,39 @@ describe.skipIf(skip !== undefined)('Mutex against etcd', () => {
     await admin.leaseRevoke(s2.leaseId);
     await expect(waiting).rejects.toMatchObject({ code: 'ERR_SESSION_EXPIRED' });
     await held.unlock();
+  });
+
+  it('a waiter whose predecessor watch falls behind a compaction re-reads and keeps waiting', async () => {
+    const [host, port] = etcd.endpoints[0]!.split(':');
+    const proxy = new TcpProxy(host!, Number(port));
+    await proxy.start();
+    const partitioned = new Client({ endpoints: [proxy.endpoint], keepAliveIntervalMs: 5_000 });
+    clients.push(partitioned);
+    try {
+      const holderSession = await session();
+      const waiterSession = await Session.create(partitioned, { ttlSeconds: 30 });
+      const held = await new Mutex(holderSession, 'm8').lock();
+      const waiting = new Mutex(waiterSession, 'm8').lock();
+      await waitFor(async () => expect(await keysUnder('m8/')).toHaveLength(2));
+      // The waiter watches its own key and its predecessor.
+      await waitFor(() => expect(partitioned.streamStats().watchers).toBe(2));
+      // Cut the waiter off, move the store on and compact past its resume point.
+      proxy.blocked = true;
+      proxy.cutAll();
+      let last = 0n;
+      for (let i = 0; i < 5; i += 1) last = (await admin.put(`m8-noise/${i}`, 'x')).header.revision;
+      await admin.compact(last);
+      proxy.blocked = false;
+      // Once reconnected, the waiter's watch from its old revision is compacted: it must
+      // re-read its predecessor (still there) and go on waiting, not fail.
+      await waitFor(() => expect(partitioned.streamStats().watchStreams).toBeGreaterThan(1));
+      await held.unlock();
+      const next = await waiting;
+      expect(next.token).toBeGreaterThan(held.token);
+      await next.unlock();
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('works with await using and reports the holder', async () => {

@@ -10,6 +10,8 @@ export class TcpProxy {
   private server: Server | undefined;
   port = 0;
   cuts = 0;
+  /** While true, new connections are refused (closed at once): a partition. */
+  blocked = false;
 
   constructor(private readonly targetHost: string, private readonly targetPort: number) {}
 
@@ -19,6 +21,10 @@ export class TcpProxy {
 
   async start(): Promise<void> {
     this.server = createServer((client) => {
+      if (this.blocked) {
+        client.destroy();
+        return;
+      }
       const upstream = connect(this.targetPort, this.targetHost);
       this.sockets.add(client);
       this.sockets.add(upstream);
