@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { ClusterStateSchema } from '../gen/conclave/internal_pb.js';
 import { mkdir } from 'node:fs/promises';
 import { deferred } from '../base/deferred.js';
 import { ConclaveError } from '../base/errors.js';
@@ -14,7 +16,7 @@ import type { TimeToLive } from './lessor/index.js';
 import type { AlarmInfo, MemberInfo, MemberStatusInfo, ProposalRequest, ServerPort } from './api/ports.js';
 import type { AppliedOutcome } from './applier.js';
 import { Applier, encodeRaftRequest } from './applier.js';
-import { CLUSTER_STATE_KEY, ClusterState } from './cluster-state.js';
+import { CLUSTER_STATE_KEY, ClusterState, memberToPb } from './cluster-state.js';
 import { ServerError, serverError } from './errors.js';
 import { IdGenerator, computeClusterId, computeMemberId } from './ids.js';
 import type { MemberOptions, ResolvedMemberOptions } from './member-options.js';
@@ -25,6 +27,7 @@ import type { PeerEvents, PeerTransport } from './transport.js';
 import { noPeers } from './transport.js';
 import { WaitRegistry } from './wait.js';
 import { MembershipChanges } from './membership.js';
+import { GrpcPeerTransport } from './peer/grpc-peer-transport.js';
 
 /** Most proposals waiting to be applied on one member at once. */
 const MAX_PENDING_PROPOSALS = 10_000;
@@ -95,15 +98,14 @@ export class Member implements ServerPort {
     const initial = parseInitialCluster(options.initialCluster);
     const myPeerUrls = options.initialAdvertisePeerUrls;
     this.memberId = computeMemberId(myPeerUrls, options.initialClusterToken);
+    let joined: ClusterState | undefined;
     if (this.storage.lastIndex() === 0 && this.storage.snapshot().metadata.index === 0) {
-      if (options.initialClusterState !== 'new') {
-        throw new ConclaveError('ERR_JOIN_UNSUPPORTED', 'joining an existing cluster needs the peer transport; start with initialClusterState "new" or use the conclave server command');
-      }
-      await this.bootstrap(initial);
+      if (options.initialClusterState === 'new') await this.bootstrap(initial);
+      else joined = await this.discoverCluster(initial);
     }
     await this.openBackend();
     const clusterBytes = this.backend.get('meta', CLUSTER_STATE_KEY);
-    this.cluster = clusterBytes === undefined ? new ClusterState(0n) : ClusterState.decode(clusterBytes);
+    this.cluster = clusterBytes !== undefined ? ClusterState.decode(clusterBytes) : joined ?? new ClusterState(0n);
     const me = [...this.cluster.members.values()].find((m) => m.peerUrls.some((url) => myPeerUrls.includes(url)));
     if (me !== undefined) this.memberId = me.id;
     this.idGenerator = new IdGenerator(this.memberId, Date.now());
@@ -175,7 +177,27 @@ export class Member implements ServerPort {
       this.rawNode.campaign();
       this.driver.kick();
     }
+    void this.publishAttributes();
     options.logger.info('member started', { name: options.name, id: this.memberId.toString(16), clusterId: this.cluster.clusterId.toString(16), engine: options.engine });
+  }
+
+  /**
+   * Records this member's name and client URLs in the replicated member list (etcd's
+   * "publish"), so MemberList shows every member's client URLs. Retried until it lands.
+   */
+  private async publishAttributes(): Promise<void> {
+    const { name, advertiseClientUrls } = this.options;
+    while (!this.stopped) {
+      const me = this.cluster.members.get(this.memberId);
+      if (me !== undefined && me.name === name && me.clientUrls.join(',') === advertiseClientUrls.join(',')) return;
+      try {
+        await this.propose({ case: 'memberUpdate', value: memberToPb({ id: this.memberId, name, peerUrls: me?.peerUrls ?? this.options.initialAdvertisePeerUrls, clientUrls: advertiseClientUrls, isLearner: me?.isLearner ?? false }) });
+      } catch (error) {
+        if (this.stopped) return;
+        this.options.logger.debug('publishing member attributes failed; retrying', { error: (error as Error).message });
+        await new Promise<void>((resolve) => this.options.clock.setTimer(this.options.electionTimeoutMs, resolve));
+      }
+    }
   }
 
   /** The first start of a member of a new cluster: the bootstrap snapshot holds the initial membership. */
@@ -184,7 +206,9 @@ export class Member implements ServerPort {
       id: computeMemberId(peerUrls, this.options.initialClusterToken),
       name,
       peerUrls,
-      clientUrls: name === this.options.name ? this.options.advertiseClientUrls : [],
+      // Identical on every initial member (their bootstrap states must match byte for byte);
+      // each member publishes its client URLs through raft once it runs.
+      clientUrls: [],
       isLearner: false,
     }));
     if (!members.some((m) => m.id === this.memberId)) {
@@ -197,6 +221,33 @@ export class Member implements ServerPort {
     const { snapshot, hardState } = bootstrapState(members.map((m) => m.id));
     const data = concat([...writeSnapshot(backend)]);
     await this.storage.save({ snapshot: { ...snapshot, data }, hardState });
+  }
+
+  /**
+   * A member joining an existing cluster (added with MemberAdd) asks the members named in
+   * initialCluster for the cluster's id and member list; it finds its own id by its peer URLs.
+   * Its log and state then arrive from the leader as a snapshot.
+   */
+  private async discoverCluster(initial: Map<string, string[]>): Promise<ClusterState> {
+    const mine = new Set(this.options.initialAdvertisePeerUrls);
+    const errors: string[] = [];
+    for (const urls of initial.values()) {
+      for (const url of urls) {
+        if (mine.has(url)) continue;
+        try {
+          const info = await GrpcPeerTransport.callUrl<unknown>(url, 'clusterInfo', {}, 5000);
+          const state = ClusterState.decode(toBinary(ClusterStateSchema, info as never));
+          const me = [...state.members.values()].find((m) => m.peerUrls.some((u) => mine.has(u)));
+          if (me === undefined) throw new ConclaveError('ERR_NOT_ADDED', `the cluster at ${url} has no member with peer URLs ${[...mine].join(',')}: add it with MemberAdd first`);
+          this.memberId = me.id;
+          return state;
+        } catch (error) {
+          if (ConclaveError.is(error) && error.code === 'ERR_NOT_ADDED') throw error;
+          errors.push(`${url}: ${(error as Error).message}`);
+        }
+      }
+    }
+    throw new ConclaveError('ERR_JOIN_FAILED', `could not reach any member of the cluster to join: ${errors.join('; ')}`);
   }
 
   private async openBackend(): Promise<void> {
@@ -403,13 +454,61 @@ export class Member implements ServerPort {
     return this.readIndex.wait(signal);
   }
 
+  /** Lease expiry is tracked by the leader alone, so a follower forwards keep-alives to it. */
   async renewLease(id: bigint): Promise<number> {
-    if (!this.isLeader()) throw serverError(this.leaderId() === 0n ? 'noLeader' : 'notLeader');
-    return this.lessor.renew(id);
+    if (this.isLeader()) return this.lessor.renew(id);
+    const leader = await this.currentLeader();
+    const response = await this.forward<{ TTL: bigint }>(leader, 'leaseRenew', { ID: id });
+    if (response.TTL <= 0n) throw serverError('leaseNotFound');
+    return Number(response.TTL);
   }
 
   async leaseTimeToLive(id: bigint, withKeys: boolean): Promise<TimeToLive> {
-    return this.lessor.timeToLive(id, withKeys);
+    if (this.isLeader()) return this.lessor.timeToLive(id, withKeys);
+    const leader = await this.currentLeader();
+    const response = await this.forward<{ ID: bigint; TTL: bigint; grantedTTL: bigint; keys: Uint8Array[] }>(leader, 'leaseTimeToLive', { ID: id, keys: withKeys });
+    return { id: response.ID, ttlSeconds: Number(response.TTL), grantedTtlSeconds: Number(response.grantedTTL), keys: response.keys };
+  }
+
+  /** The leader's id, waiting for an election to finish if there is none right now. */
+  private async currentLeader(signal?: AbortSignal): Promise<bigint> {
+    const deadline = this.options.clock.nowMs() + this.requestTimeoutMs;
+    while (this.leaderId() === 0n) {
+      if (this.options.clock.nowMs() >= deadline) throw serverError('noLeader');
+      await this.waitForLeader(deadline, signal);
+    }
+    return this.leaderId();
+  }
+
+  private async forward<T>(leader: bigint, method: string, request: unknown): Promise<T> {
+    if (this.transport.call === undefined) throw serverError('notLeader');
+    try {
+      return await this.transport.call<T>(leader, method, request, this.requestTimeoutMs);
+    } catch (error) {
+      const details = (error as { details?: string }).details;
+      if (details === 'etcdserver: requested lease not found') throw serverError('leaseNotFound');
+      throw serverError('leaderChanged', error);
+    }
+  }
+
+  /** The peer RPCs this member answers for its peers (see proto/conclave/peer.proto). */
+  peerHandlers(): Record<string, (request: never) => Promise<unknown>> {
+    return {
+      leaseRenew: async (request: { ID: bigint }) => {
+        if (!this.isLeader()) throw serverError('notLeader');
+        return { ID: request.ID, TTL: BigInt(this.lessor.renew(request.ID)) };
+      },
+      leaseTimeToLive: async (request: { ID: bigint; keys: boolean }) => {
+        if (!this.isLeader()) throw serverError('notLeader');
+        const ttl = this.lessor.timeToLive(request.ID, request.keys);
+        return { ID: ttl.id, TTL: BigInt(ttl.ttlSeconds), grantedTTL: BigInt(ttl.grantedTtlSeconds), keys: ttl.keys };
+      },
+      memberPromote: async (request: { ID: bigint }) => {
+        await this.membership.promote(request.ID);
+        return { members: [] };
+      },
+      clusterInfo: async () => ClusterStateSchemaValue(this.cluster),
+    };
   }
 
   members(): readonly MemberInfo[] {
@@ -428,8 +527,18 @@ export class Member implements ServerPort {
     return this.membership.update(id, peerUrls, signal);
   }
 
-  promoteMember(id: bigint, signal?: AbortSignal): Promise<void> {
-    return this.membership.promote(id, signal);
+  /** Promotion is checked against the leader's view of the learner's log: a follower forwards it. */
+  async promoteMember(id: bigint, signal?: AbortSignal): Promise<void> {
+    if (this.isLeader()) return this.membership.promote(id, signal);
+    const leader = await this.currentLeader(signal);
+    if (this.transport.call === undefined) throw serverError('notLeader');
+    try {
+      await this.transport.call(leader, 'memberPromote', { ID: id }, this.requestTimeoutMs);
+    } catch (error) {
+      const e = error as { code?: number; details?: string };
+      if (e.details?.startsWith('etcdserver: ') === true) throw new ServerError('ERR_FORWARDED', e.code ?? 2, e.details);
+      throw serverError('leaderChanged', error);
+    }
   }
 
   alarms(): readonly AlarmInfo[] {
@@ -541,6 +650,10 @@ export class Member implements ServerPort {
   isStopped(): boolean {
     return this.stopped;
   }
+}
+
+function ClusterStateSchemaValue(cluster: ClusterState): unknown {
+  return fromBinary(ClusterStateSchema, cluster.encode());
 }
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {

@@ -10,6 +10,8 @@ export interface PeerTransport {
   send(messages: readonly Message[]): void;
   /** The peers to reach, by member id, with their peer URLs. */
   setPeers(peers: ReadonlyMap<NodeId, readonly string[]>): void;
+  /** Calls a unary peer RPC on member `id` (forwarding lease keep-alives and promotions to the leader). */
+  call?<T>(id: NodeId, method: string, request: unknown, timeoutMs: number): Promise<T>;
   close(): Promise<void>;
 }
 

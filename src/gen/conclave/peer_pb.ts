@@ -6,13 +6,17 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { LeaseKeepAliveRequestSchema, LeaseKeepAliveResponseSchema, LeaseTimeToLiveRequestSchema, LeaseTimeToLiveResponseSchema, MemberPromoteRequestSchema, MemberPromoteResponseSchema } from "../etcdserverpb/rpc_pb.js";
+import { file_etcdserverpb_rpc } from "../etcdserverpb/rpc_pb.js";
+import type { ClusterStateSchema } from "./internal_pb.js";
+import { file_conclave_internal } from "./internal_pb.js";
 import type { Message as Message$1 } from "@bufbuild/protobuf";
 
 /**
  * Describes the file conclave/peer.proto.
  */
 export const file_conclave_peer: GenFile = /*@__PURE__*/
-  fileDesc("ChNjb25jbGF2ZS9wZWVyLnByb3RvEg1jb25jbGF2ZS5wZWVyIloKBUVudHJ5EgwKBHRlcm0YASABKAQSDQoFaW5kZXgYAiABKAQSJgoEdHlwZRgDIAEoDjIYLmNvbmNsYXZlLnBlZXIuRW50cnlUeXBlEgwKBGRhdGEYBCABKAwicQoJQ29uZlN0YXRlEg4KBnZvdGVycxgBIAMoBBIQCghsZWFybmVycxgCIAMoBBIXCg92b3RlcnNfb3V0Z29pbmcYAyADKAQSFQoNbGVhcm5lcnNfbmV4dBgEIAMoBBISCgphdXRvX2xlYXZlGAUgASgIIl0KEFNuYXBzaG90TWV0YWRhdGESDQoFaW5kZXgYASABKAQSDAoEdGVybRgCIAEoBBIsCgpjb25mX3N0YXRlGAMgASgLMhguY29uY2xhdmUucGVlci5Db25mU3RhdGUiSwoIU25hcHNob3QSMQoIbWV0YWRhdGEYASABKAsyHy5jb25jbGF2ZS5wZWVyLlNuYXBzaG90TWV0YWRhdGESDAoEZGF0YRgCIAEoDCL4AQoHTWVzc2FnZRIMCgR0eXBlGAEgASgJEgoKAnRvGAIgASgEEgwKBGZyb20YAyABKAQSDAoEdGVybRgEIAEoBBIQCghsb2dfdGVybRgFIAEoBBINCgVpbmRleBgGIAEoBBIlCgdlbnRyaWVzGAcgAygLMhQuY29uY2xhdmUucGVlci5FbnRyeRIOCgZjb21taXQYCCABKAQSKQoIc25hcHNob3QYCSABKAsyFy5jb25jbGF2ZS5wZWVyLlNuYXBzaG90Eg4KBnJlamVjdBgKIAEoCBITCgtyZWplY3RfaGludBgLIAEoBBIPCgdjb250ZXh0GAwgASgMIloKDE1lc3NhZ2VCYXRjaBISCgpjbHVzdGVyX2lkGAEgASgEEgwKBGZyb20YAiABKAQSKAoIbWVzc2FnZXMYAyADKAsyFi5jb25jbGF2ZS5wZWVyLk1lc3NhZ2UiGwoIQmF0Y2hBY2sSDwoHcmVmdXNlZBgBIAEoCSo0CglFbnRyeVR5cGUSEAoMRU5UUllfTk9STUFMEAASFQoRRU5UUllfQ09ORl9DSEFOR0UQATJKCgRQZWVyEkIKBlN0cmVhbRIbLmNvbmNsYXZlLnBlZXIuTWVzc2FnZUJhdGNoGhcuY29uY2xhdmUucGVlci5CYXRjaEFjaygBMAFiBnByb3RvMw");
+  fileDesc("ChNjb25jbGF2ZS9wZWVyLnByb3RvEg1jb25jbGF2ZS5wZWVyIloKBUVudHJ5EgwKBHRlcm0YASABKAQSDQoFaW5kZXgYAiABKAQSJgoEdHlwZRgDIAEoDjIYLmNvbmNsYXZlLnBlZXIuRW50cnlUeXBlEgwKBGRhdGEYBCABKAwicQoJQ29uZlN0YXRlEg4KBnZvdGVycxgBIAMoBBIQCghsZWFybmVycxgCIAMoBBIXCg92b3RlcnNfb3V0Z29pbmcYAyADKAQSFQoNbGVhcm5lcnNfbmV4dBgEIAMoBBISCgphdXRvX2xlYXZlGAUgASgIIl0KEFNuYXBzaG90TWV0YWRhdGESDQoFaW5kZXgYASABKAQSDAoEdGVybRgCIAEoBBIsCgpjb25mX3N0YXRlGAMgASgLMhguY29uY2xhdmUucGVlci5Db25mU3RhdGUiSwoIU25hcHNob3QSMQoIbWV0YWRhdGEYASABKAsyHy5jb25jbGF2ZS5wZWVyLlNuYXBzaG90TWV0YWRhdGESDAoEZGF0YRgCIAEoDCL4AQoHTWVzc2FnZRIMCgR0eXBlGAEgASgJEgoKAnRvGAIgASgEEgwKBGZyb20YAyABKAQSDAoEdGVybRgEIAEoBBIQCghsb2dfdGVybRgFIAEoBBINCgVpbmRleBgGIAEoBBIlCgdlbnRyaWVzGAcgAygLMhQuY29uY2xhdmUucGVlci5FbnRyeRIOCgZjb21taXQYCCABKAQSKQoIc25hcHNob3QYCSABKAsyFy5jb25jbGF2ZS5wZWVyLlNuYXBzaG90Eg4KBnJlamVjdBgKIAEoCBITCgtyZWplY3RfaGludBgLIAEoBBIPCgdjb250ZXh0GAwgASgMIloKDE1lc3NhZ2VCYXRjaBISCgpjbHVzdGVyX2lkGAEgASgEEgwKBGZyb20YAiABKAQSKAoIbWVzc2FnZXMYAyADKAsyFi5jb25jbGF2ZS5wZWVyLk1lc3NhZ2UiGwoIQmF0Y2hBY2sSDwoHcmVmdXNlZBgBIAEoCSIUChJDbHVzdGVySW5mb1JlcXVlc3QqNAoJRW50cnlUeXBlEhAKDEVOVFJZX05PUk1BTBAAEhUKEUVOVFJZX0NPTkZfQ0hBTkdFEAEysAMKBFBlZXISQgoGU3RyZWFtEhsuY29uY2xhdmUucGVlci5NZXNzYWdlQmF0Y2gaFy5jb25jbGF2ZS5wZWVyLkJhdGNoQWNrKAEwARJXCgpMZWFzZVJlbmV3EiMuZXRjZHNlcnZlcnBiLkxlYXNlS2VlcEFsaXZlUmVxdWVzdBokLmV0Y2RzZXJ2ZXJwYi5MZWFzZUtlZXBBbGl2ZVJlc3BvbnNlEl4KD0xlYXNlVGltZVRvTGl2ZRIkLmV0Y2RzZXJ2ZXJwYi5MZWFzZVRpbWVUb0xpdmVSZXF1ZXN0GiUuZXRjZHNlcnZlcnBiLkxlYXNlVGltZVRvTGl2ZVJlc3BvbnNlElgKDU1lbWJlclByb21vdGUSIi5ldGNkc2VydmVycGIuTWVtYmVyUHJvbW90ZVJlcXVlc3QaIy5ldGNkc2VydmVycGIuTWVtYmVyUHJvbW90ZVJlc3BvbnNlElEKC0NsdXN0ZXJJbmZvEiEuY29uY2xhdmUucGVlci5DbHVzdGVySW5mb1JlcXVlc3QaHy5jb25jbGF2ZS5pbnRlcm5hbC5DbHVzdGVyU3RhdGViBnByb3RvMw", [file_etcdserverpb_rpc, file_conclave_internal]);
 
 /**
  * @generated from message conclave.peer.Entry
@@ -256,6 +260,19 @@ export const BatchAckSchema: GenMessage<BatchAck> = /*@__PURE__*/
   messageDesc(file_conclave_peer, 6);
 
 /**
+ * @generated from message conclave.peer.ClusterInfoRequest
+ */
+export type ClusterInfoRequest = Message$1<"conclave.peer.ClusterInfoRequest"> & {
+};
+
+/**
+ * Describes the message conclave.peer.ClusterInfoRequest.
+ * Use `create(ClusterInfoRequestSchema)` to create a new message.
+ */
+export const ClusterInfoRequestSchema: GenMessage<ClusterInfoRequest> = /*@__PURE__*/
+  messageDesc(file_conclave_peer, 7);
+
+/**
  * @generated from enum conclave.peer.EntryType
  */
 export enum EntryType {
@@ -289,6 +306,44 @@ export const Peer: GenService<{
     methodKind: "bidi_streaming";
     input: typeof MessageBatchSchema;
     output: typeof BatchAckSchema;
+  },
+  /**
+   * Lease keep-alives and TTL queries reach the leader, which alone tracks expiry.
+   *
+   * @generated from rpc conclave.peer.Peer.LeaseRenew
+   */
+  leaseRenew: {
+    methodKind: "unary";
+    input: typeof LeaseKeepAliveRequestSchema;
+    output: typeof LeaseKeepAliveResponseSchema;
+  },
+  /**
+   * @generated from rpc conclave.peer.Peer.LeaseTimeToLive
+   */
+  leaseTimeToLive: {
+    methodKind: "unary";
+    input: typeof LeaseTimeToLiveRequestSchema;
+    output: typeof LeaseTimeToLiveResponseSchema;
+  },
+  /**
+   * Promotion is checked against the leader's view of the learner's log.
+   *
+   * @generated from rpc conclave.peer.Peer.MemberPromote
+   */
+  memberPromote: {
+    methodKind: "unary";
+    input: typeof MemberPromoteRequestSchema;
+    output: typeof MemberPromoteResponseSchema;
+  },
+  /**
+   * A member joining an existing cluster learns the cluster id and its own id here.
+   *
+   * @generated from rpc conclave.peer.Peer.ClusterInfo
+   */
+  clusterInfo: {
+    methodKind: "unary";
+    input: typeof ClusterInfoRequestSchema;
+    output: typeof ClusterStateSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_conclave_peer, 0);

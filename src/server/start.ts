@@ -1,0 +1,81 @@
+import { createGrpcServer } from './api/grpc-server.js';
+import type { GrpcApiServer } from './api/grpc-server.js';
+import type { MemberStatusInfo } from './api/ports.js';
+import { Member } from './member.js';
+import type { MemberOptions } from './member-options.js';
+import { GrpcPeerTransport, hostPort } from './peer/grpc-peer-transport.js';
+
+/** A running member with its client and peer listeners. */
+export interface RunningMember {
+  readonly member: Member;
+  /** The client URLs actually bound (port 0 in the options resolves to a real port). */
+  readonly clientUrls: readonly string[];
+  readonly peerUrls: readonly string[];
+  status(): MemberStatusInfo;
+  /** Hands leadership away if leading, stops accepting requests, drains and closes. */
+  close(): Promise<void>;
+  /** Stops at once. */
+  destroy(error?: unknown): Promise<void>;
+}
+
+/**
+ * Starts a Conclave member inside this process: raft, storage and the key space, the peer
+ * transport on `listenPeerUrls`, and the etcd v3 gRPC API on `listenClientUrls`. The same
+ * function backs the `conclave server` command.
+ */
+export async function startMember(options: MemberOptions): Promise<RunningMember> {
+  let transport: GrpcPeerTransport | undefined;
+  const member = await Member.start(options, (m, events) => {
+    transport = new GrpcPeerTransport({
+      memberId: m.memberId,
+      listenPeerUrls: m.options.listenPeerUrls,
+      clock: m.options.clock,
+      logger: m.options.logger,
+      handlers: { clusterId: () => m.clusterId(), isRemoved: (id) => m.cluster.removed.has(id), unary: m.peerHandlers() },
+      events,
+    });
+    return transport;
+  });
+  let api: GrpcApiServer | undefined;
+  try {
+    const peerPorts = await transport!.listen();
+    api = createGrpcServer(member, {
+      clock: member.options.clock,
+      maxRequestBytes: member.options.maxRequestBytes,
+      quotaBackendBytes: member.options.quotaBackendBytes,
+    });
+    const clientUrls: string[] = [];
+    for (const url of member.options.listenClientUrls) {
+      const port = await api.bind(hostPort(url));
+      const parsed = new URL(url);
+      parsed.port = String(port);
+      clientUrls.push(`${parsed.protocol}//${parsed.host}`);
+    }
+    const peerUrls = member.options.listenPeerUrls.map((url, i) => {
+      const parsed = new URL(url);
+      parsed.port = String(peerPorts[i]);
+      return `${parsed.protocol}//${parsed.host}`;
+    });
+    let closing: Promise<void> | undefined;
+    const stop = async (graceful: boolean, error?: unknown): Promise<void> => {
+      if (graceful) await member.transferLeadershipAway();
+      if (graceful) await api!.shutdown();
+      else api!.forceShutdown();
+      if (error === undefined) await member.close();
+      else await member.destroy(error);
+    };
+    void member.stoppedPromise.then(() => api?.forceShutdown(), () => api?.forceShutdown());
+    return {
+      member,
+      clientUrls,
+      peerUrls,
+      status: () => member.status(),
+      close: () => (closing ??= stop(true)),
+      destroy: (error?: unknown) => (closing ??= stop(false, error)),
+    };
+  } catch (error) {
+    api?.forceShutdown();
+    await member.destroy(error);
+    throw error;
+  }
+}
