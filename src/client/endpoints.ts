@@ -53,7 +53,9 @@ export class EndpointPool {
     const channelOptions: grpc.ChannelOptions = {
       'grpc.keepalive_time_ms': options.keepAliveIntervalMs,
       'grpc.keepalive_timeout_ms': options.keepAliveTimeoutMs,
-      'grpc.keepalive_permit_without_calls': 1,
+      // Ping only while calls or streams are open: etcd's server (PermitWithoutStream false)
+      // answers pings on an idle connection with GOAWAY too_many_pings.
+      'grpc.keepalive_permit_without_calls': 0,
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 2_000,
