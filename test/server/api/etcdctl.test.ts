@@ -139,7 +139,20 @@ describe.skipIf(skip !== undefined)('etcdctl 3.4 against the gRPC API', () => {
     await observer.kill();
   });
 
+  it('member add (learner), promote, list and remove', async () => {
+    const added = await run('member', 'add', 'learner-1', '--peer-urls=http://127.0.0.1:2390', '--learner');
+    const id = /Member\s+([0-9a-f]+) added to cluster/.exec(added)?.[1];
+    expect(id).toBeDefined();
+    expect(await run('member', 'list')).toContain(`${id}, unstarted, , http://127.0.0.1:2390, , true`);
+    expect((await run('member', 'promote', id!)).trim()).toMatch(new RegExp(`Member\\s+${id} promoted in cluster`));
+    expect(await run('member', 'list')).toContain(`${id}, unstarted, , http://127.0.0.1:2390, , false`);
+    expect((await run('member', 'remove', id!)).trim()).toMatch(new RegExp(`Member\\s+${id} removed from cluster`));
+    await expect(run('member', 'remove', id!)).rejects.toThrow(/member not found/);
+    await expect(run('member', 'add', 'bad', '--peer-urls=127.0.0.1:2391')).rejects.toThrow(/URL/);
+  });
+
   it('endpoint status and health, alarm list, defrag, snapshot save, hashkv, member list', async () => {
+    await run('put', 'status/k', 'v'); // a non-empty store, so hashes are not the zero default
     const status = await run('-w', 'json', 'endpoint', 'status');
     expect(BigInt(/"leader":(\d+)/.exec(status)![1]!)).toBe(api.port.memberId);
     expect(/"revision":(\d+)/.exec(status)![1]).toBe(String(api.port.store.currentRevision));

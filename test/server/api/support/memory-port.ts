@@ -24,6 +24,8 @@ export interface MemoryPortOptions {
   readonly maxTxnOps?: number;
   /** Watch buffer per watcher (small values exercise the victim path). */
   readonly maxBufferedEvents?: number;
+  /** Watch response size above which fragmenting watchers get fragments. */
+  readonly maxResponseBytes?: number;
 }
 
 export class MemoryPort implements ServerPort {
@@ -33,6 +35,8 @@ export class MemoryPort implements ServerPort {
   readonly watchable: WatchableStore;
   readonly lessor: Lessor;
   readonly counters = { proposals: 0, readBarriers: 0, defragments: 0 };
+  /** When false, status() reports no leader (for require-leader tests). */
+  hasLeader = true;
   private readonly clusterIdValue: bigint;
   private index = 0;
   private readonly ids: IdGenerator;
@@ -45,7 +49,10 @@ export class MemoryPort implements ServerPort {
     this.clusterIdValue = options.clusterId ?? 0xcdf818194e3a8c32n;
     this.clock = options.clock ?? new FakeClock(0);
     this.store = MvccStore.open(new MemoryBackend(), { maxTxnOps: options.maxTxnOps ?? 128 });
-    this.watchable = new WatchableStore(this.store, { maxBufferedEvents: options.maxBufferedEvents ?? 1024 });
+    this.watchable = new WatchableStore(this.store, {
+      maxBufferedEvents: options.maxBufferedEvents ?? 1024,
+      ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }),
+    });
     this.lessor = new Lessor(this.store, {
       clock: this.clock,
       onExpired: (ids) => {
@@ -133,7 +140,7 @@ export class MemoryPort implements ServerPort {
     let bytes = 0;
     for (const entry of this.store.backend.entries()) bytes += entry.key.length + entry.value.length;
     return {
-      memberId: this.memberId, leader: this.memberId, raftIndex: this.index, raftTerm: 2, raftAppliedIndex: this.index,
+      memberId: this.memberId, leader: this.hasLeader ? this.memberId : 0n, raftIndex: this.index, raftTerm: 2, raftAppliedIndex: this.index,
       dbSizeBytes: bytes, dbSizeInUseBytes: bytes, isLearner: false, errors: [],
     };
   }

@@ -7,7 +7,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import { credentials, makeClientConstructor } from '@grpc/grpc-js';
-import type { Client as GrpcClient, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
+import type { Client as GrpcClient, ClientDuplexStream, Metadata, ServiceError } from '@grpc/grpc-js';
 import { serviceDefinition } from '../../../../src/server/api/service-definition.js';
 
 export interface RpcError {
@@ -46,8 +46,9 @@ export class RawClient {
   }
 
   /** A bidirectional stream whose responses are queued for `next()`. */
-  duplex<M extends Method>(method: M): DuplexCall<MessageInitShape<M['input']>, MessageShape<M['output']>> {
-    const call = this.client(method.parent)[method.localName]!() as ClientDuplexStream<unknown, MessageShape<M['output']>>;
+  duplex<M extends Method>(method: M, metadata?: Metadata): DuplexCall<MessageInitShape<M['input']>, MessageShape<M['output']>> {
+    const client = this.client(method.parent);
+    const call = (metadata === undefined ? client[method.localName]!() : client[method.localName]!(metadata)) as ClientDuplexStream<unknown, MessageShape<M['output']>>;
     return new DuplexCall(call, (init) => create(method.input, init));
   }
 
