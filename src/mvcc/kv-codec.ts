@@ -40,3 +40,13 @@ export function decodeKeyValue(bytes: Uint8Array): KeyValue {
     value: bytes.slice(at + 32),
   };
 }
+
+/** Only what rebuilding the key index needs (key as a byte string, create revision, version), without copying the value. */
+export function decodeIndexFields(bytes: Uint8Array): { key: string; createRevision: number; version: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  assert(bytes.length >= FIXED_BYTES && view.getUint8(0) === FORMAT, 'malformed stored KeyValue');
+  const keyLength = view.getUint32(1);
+  const key = Buffer.from(bytes.buffer, bytes.byteOffset + 5, keyLength).toString('latin1');
+  const at = 5 + keyLength;
+  return { key, createRevision: view.getFloat64(at), version: view.getFloat64(at + 16) };
+}

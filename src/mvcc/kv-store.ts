@@ -8,7 +8,7 @@ import type { CommitListener, LeaseHooks, StoreState } from './store-state.js';
 import { ApplyTxn } from './apply-txn.js';
 import { EtcdRequestError } from './errors.js';
 import { KeyIndex } from './key-index.js';
-import { decodeKeyValue } from './kv-codec.js';
+import { decodeIndexFields, decodeKeyValue } from './kv-codec.js';
 import { decodeMeta, META_APPLIED, META_COMPACT } from './meta.js';
 import { executeRange, readRevision, type ReadView } from './range.js';
 import { parseRevKey, revKey, revKeyStart } from './revision.js';
@@ -217,8 +217,8 @@ export class MvccStore {
     let lastMain = 0;
     for (const [rk, bytes] of this.backend.range('key', '')) {
       const { main, sub, tombstone } = parseRevKey(rk);
-      const kv = decodeKeyValue(bytes);
-      const key = Buffer.from(kv.key).toString('latin1');
+      const kv = decodeIndexFields(bytes);
+      const key = kv.key;
       let ki = state.index.get(key);
       // A tombstone kept at the compaction revision for a key the compaction removed.
       if (tombstone && ki?.latest() === undefined) {

@@ -59,6 +59,7 @@ export class MemoryBackend implements Backend {
 
   close(): void {
     this.closed = true;
+    this.buckets = new Map(); // let the contents be collected even if this object lives on
   }
 
   private map(bucket: Bucket): SortedMap<string> {

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../../src/base/random.js';
 import type { Backend, BackendOp } from '../../../src/storage/backend/backend.js';
 import { BackendClosedError, SnapshotCorruptError } from '../../../src/storage/backend/errors.js';
+import { crc32c } from '../../../src/storage/backend/crc32c.js';
 import { readSnapshot, restoreSnapshot, writeSnapshot } from '../../../src/storage/backend/snapshot.js';
 import { cleanup, engines } from './engines.js';
 
@@ -108,12 +109,27 @@ describe.each(engines)('backend conformance: $name', (engine) => {
     const source = engine.create();
     source.write([{ bucket: 'key', key: 'a', value: bytes('hello') }]);
     const whole = Buffer.concat([...writeSnapshot(source)]);
-    expect(readSnapshot([whole])).toHaveLength(1);
+    expect([...readSnapshot([whole])]).toHaveLength(1);
     expect(() => readSnapshot([whole.subarray(0, whole.length - 1)])).toThrow(SnapshotCorruptError);
     const flipped = Buffer.from(whole);
     flipped[whole.length - 12]! ^= 1;
     expect(() => readSnapshot([flipped])).toThrow(SnapshotCorruptError);
     expect(() => readSnapshot([whole, new Uint8Array([1])])).toThrow(SnapshotCorruptError);
     source.close();
+  });
+
+  it('rejects well-checksummed streams with bad framing', () => {
+    const sealed = (body: number[]): Uint8Array => {
+      const bytes = Buffer.concat([Buffer.from('CNVBKUP1', 'latin1'), Buffer.from(body)]);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32c(bytes));
+      return Buffer.concat([bytes, crc]);
+    };
+    const record = (bucket: number): number[] => [bucket, 0, 0, 0, 1, 0x61, 0, 0, 0, 1, 0x7a];
+    expect([...readSnapshot([sealed([...record(0), 0xff, 0, 0, 0, 1])])]).toHaveLength(1);
+    expect(() => readSnapshot([sealed([...record(9), 0xff, 0, 0, 0, 1])])).toThrow(/unknown bucket index 9/);
+    expect(() => readSnapshot([sealed([...record(0), 0xff, 0, 0, 0, 2])])).toThrow(/trailer count/);
+    expect(() => readSnapshot([sealed([0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0, 0, 0, 1])])).toThrow(/empty key/);
+    expect(() => readSnapshot([sealed([0, 0, 0, 0, 1, 0x61, 0, 0, 0, 9, 0xff, 0, 0, 0, 1])])).toThrow(SnapshotCorruptError);
   });
 });
