@@ -27,6 +27,9 @@ import type { PeerEvents, PeerTransport } from './transport.js';
 import { noPeers } from './transport.js';
 import { WaitRegistry } from './wait.js';
 import { MembershipChanges } from './membership.js';
+import { AutoCompactor } from './auto-compactor.js';
+import { QuotaWatcher } from './quota.js';
+import { AlarmRequest_AlarmAction, AlarmType } from '../gen/etcdserverpb/rpc_pb.js';
 import { GrpcPeerTransport } from './peer/grpc-peer-transport.js';
 
 /** Most proposals waiting to be applied on one member at once. */
@@ -65,6 +68,8 @@ export class Member implements ServerPort {
   private readonly done = deferred<void>();
   private cancelLessorTick: (() => void) | undefined;
   private membership!: MembershipChanges;
+  private autoCompactor: AutoCompactor | undefined;
+  private quota: QuotaWatcher | undefined;
   /** Set when the member stopped because of an error (a failed fsync, a broken invariant). */
   fatalError: unknown;
 
@@ -178,6 +183,26 @@ export class Member implements ServerPort {
       this.driver.kick();
     }
     void this.publishAttributes();
+    if (options.autoCompactionRetentionHours > 0) {
+      this.autoCompactor = new AutoCompactor({
+        isLeader: () => this.isLeader(),
+        currentRevision: () => this.store.currentRevision,
+        compact: async (revision) => {
+          await this.propose({ case: 'compaction', value: { revision: BigInt(revision), physical: false } as never });
+        },
+      }, options.clock, options.autoCompactionRetentionHours * 3_600_000);
+      this.autoCompactor.start();
+    }
+    this.quota = new QuotaWatcher({
+      isLeader: () => this.isLeader(),
+      backendBytes: () => this.backendBytes(),
+      hasNoSpaceAlarm: () => this.cluster.alarms.some((a) => a.alarm === AlarmType.NOSPACE),
+      raiseNoSpaceAlarm: async () => {
+        this.options.logger.warn('backend exceeds its quota; raising the NOSPACE alarm', { quotaBytes: options.quotaBackendBytes });
+        await this.propose({ case: 'alarm', value: { action: AlarmRequest_AlarmAction.ACTIVATE, memberID: this.memberId, alarm: AlarmType.NOSPACE } as never });
+      },
+    }, options.clock, options.quotaBackendBytes);
+    this.quota.start();
     options.logger.info('member started', { name: options.name, id: this.memberId.toString(16), clusterId: this.cluster.clusterId.toString(16), engine: options.engine });
   }
 
@@ -574,7 +599,8 @@ export class Member implements ServerPort {
     return this.idGenerator.next();
   }
 
-  private backendBytes(): number {
+  /** Bytes of keys and values the backend holds (walks it: call rarely). */
+  backendBytes(): number {
     let bytes = 0;
     for (const entry of this.backend.entries()) bytes += entry.key.length + entry.value.byteLength;
     return bytes;
@@ -620,6 +646,8 @@ export class Member implements ServerPort {
     this.stopped = true;
     try {
       this.cancelLessorTick?.();
+      this.autoCompactor?.stop();
+      this.quota?.stop();
       await this.driver.stop();
       const stopped = serverError('stopped');
       this.waits.cancelAll(stopped);
