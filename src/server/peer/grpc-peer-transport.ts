@@ -154,7 +154,7 @@ export class GrpcPeerTransport implements PeerTransport {
     const Constructor = makeGenericClientConstructor(serviceDefinition(Peer), 'Peer') as never as new (a: string, c: unknown, o: object) => PeerClient;
     const client = new Constructor(hostPort(url), credentials.createInsecure(), channelOptions);
     return new Promise<T>((resolve, reject) => {
-      client[method]!(request, (error, response) => {
+      client[method]!(request, { deadline: Date.now() + timeoutMs }, (error: ServiceError | null, response: unknown) => {
         client.close();
         if (error) reject(error);
         else resolve(response as T);
