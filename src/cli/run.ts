@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import type { CommandIo } from './server-command.js';
+import { EXIT_OK, EXIT_USAGE, runServer } from './server-command.js';
+
+export const MAIN_HELP = `Usage: conclave <command> [flags]
+
+Commands:
+  server     run a Conclave member (etcd v3 API); 'conclave server --help' lists its flags
+
+Flags:
+  --help     print this help
+  --version  print the version
+`;
+
+/** Dispatches the `conclave` command line to a subcommand; resolves with the exit code. */
+export async function runCli(argv: readonly string[], io: CommandIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    (command === undefined ? io.err : io.out)(MAIN_HELP);
+    return command === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (command === '--version' || command === 'version') {
+    io.out(`conclave ${packageVersion()}\n`);
+    return EXIT_OK;
+  }
+  if (command === 'server') return runServer(rest, io);
+  io.err(`conclave: unknown command ${JSON.stringify(command)}\n\n${MAIN_HELP}`);
+  return EXIT_USAGE;
+}
+
+/** The version in the package's package.json (two levels up from src/cli, three from dist/src/cli). */
+function packageVersion(): string {
+  for (const relative of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'conclave' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
+}

@@ -1,0 +1,133 @@
+import { ConclaveError, InvalidOptionError } from '../base/errors.js';
+import { startMember } from '../server/index.js';
+import type { RunningMember } from '../server/index.js';
+import { resolveMemberOptions } from '../server/member-options.js';
+import { FATAL_EXIT_CODE } from '../storage/options.js';
+import { UsageError, formatFlagHelp, parseFlags } from './flags.js';
+import { REJECTED_SERVER_FLAGS, SERVER_FLAGS, flagForOption, readConfigFile, serverSettings } from './server-flags.js';
+import { StderrLogger } from './stderr-logger.js';
+
+/** Exit codes: 0 stopped cleanly, 1 could not start, 2 bad command line, 70 fatal storage/member error. */
+export const EXIT_OK = 0;
+export const EXIT_START_FAILED = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_FATAL = FATAL_EXIT_CODE;
+
+/** What the command touches of its process (the real one in main.ts). */
+export interface CommandIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Registers a handler for SIGTERM and SIGINT; returns a function that removes it. */
+  onStopSignal(handler: (signal: NodeJS.Signals) => void): () => void;
+}
+
+export const SERVER_HELP = `Usage: conclave server [flags]
+
+Runs one Conclave member: a Raft-replicated key-value store serving the etcd v3 gRPC API.
+Flags have etcd's names and meanings. Without flags it runs a single-member cluster on
+127.0.0.1:2379 (clients) and 127.0.0.1:2380 (peers) with its data in ./default.etcd.
+
+Flags:
+${formatFlagHelp(SERVER_FLAGS)}
+
+Not supported yet: TLS (--cert-file, --peer-cert-file, ...), environment variables (ETCD_*),
+YAML config files.
+On SIGTERM or SIGINT a leader first hands leadership to another member, then the member stops.
+Exit codes: 0 stopped, 1 could not start, 2 bad flags, 70 fatal storage error.
+`;
+
+/** Runs `conclave server`; resolves with the process exit code once the member has stopped. */
+export async function runServer(argv: readonly string[], io: CommandIo): Promise<number> {
+  let settings;
+  try {
+    const parsed = parseFlags(argv, SERVER_FLAGS, REJECTED_SERVER_FLAGS);
+    if (parsed.values.get('help') === true) {
+      io.out(SERVER_HELP);
+      return EXIT_OK;
+    }
+    if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
+    const configFile = parsed.values.get('config-file');
+    const raw = typeof configFile === 'string' ? readConfigFile(configFile) : new Map<string, string>();
+    for (const [name, value] of parsed.values) if (typeof value === 'string' && name !== 'config-file') raw.set(name, value);
+    settings = serverSettings(raw);
+    resolveMemberOptions(settings.options);
+  } catch (error) {
+    if (error instanceof UsageError) return usage(io, error.message);
+    if (error instanceof InvalidOptionError) {
+      const flag = flagForOption(error.option);
+      return usage(io, flag === undefined ? error.message : `--${flag}: ${error.message.slice(error.option.length + 2)}`);
+    }
+    throw error;
+  }
+  const logger = new StderrLogger(settings.logLevel, io.err);
+  let running: RunningMember;
+  try {
+    running = await startMember({ ...settings.options, logger });
+  } catch (error) {
+    logger.error('could not start', { error });
+    return isStorageFailure(error) ? EXIT_FATAL : EXIT_START_FAILED;
+  }
+  logger.info('serving the etcd v3 API', { clientUrls: running.clientUrls.join(','), peerUrls: running.peerUrls.join(','), dataDir: settings.options.dataDir });
+  return waitForStop(running, logger, io);
+}
+
+function usage(io: CommandIo, message: string): number {
+  io.err(`conclave server: ${message}\nRun 'conclave server --help' for the flags.\n`);
+  return EXIT_USAGE;
+}
+
+/** Startup failures that mean the data on disk is unusable, not a wrong setting or a busy port. */
+function isStorageFailure(error: unknown): boolean {
+  return ConclaveError.is(error) && ['ERR_WAL_CORRUPT', 'ERR_STORAGE_UNRECOVERABLE', 'ERR_STORAGE_FATAL_IO', 'ERR_SNAPSHOT_CORRUPT'].includes(error.code);
+}
+
+/**
+ * Resolves with the exit code: 0 after a stop signal (leadership handed away first, then a
+ * graceful close) or after the member removed itself from the cluster; 70 when the member
+ * stopped on a fatal error. A second signal while stopping destroys the member at once.
+ */
+function waitForStop(running: RunningMember, logger: StderrLogger, io: CommandIo): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const finish = (code: number): void => {
+      removeSignalHandler();
+      resolve(code);
+    };
+    const removeSignalHandler = io.onStopSignal((signal) => {
+      if (stopping) {
+        logger.warn('second stop signal: stopping at once', { signal });
+        void running.destroy().finally(() => finish(EXIT_START_FAILED));
+        return;
+      }
+      stopping = true;
+      logger.info('stop signal received: handing leadership away, then stopping', { signal, leader: running.member.isLeader() });
+      running.close().then(
+        () => {
+          logger.info('stopped');
+          finish(running.member.fatalError === undefined ? EXIT_OK : EXIT_FATAL);
+        },
+        (error: unknown) => {
+          logger.error('stopping failed', { error });
+          finish(EXIT_FATAL);
+        },
+      );
+    });
+    running.member.stoppedPromise.then(
+      () => {
+        if (stopping) return;
+        const fatal = running.member.fatalError;
+        if (fatal !== undefined) {
+          logger.error('member stopped on a fatal error', { error: fatal });
+          finish(EXIT_FATAL);
+        } else {
+          logger.info('member stopped');
+          finish(EXIT_OK);
+        }
+      },
+      (error: unknown) => {
+        logger.error('member stopped on a fatal error', { error });
+        finish(EXIT_FATAL);
+      },
+    );
+  });
+}
