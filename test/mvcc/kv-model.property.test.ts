@@ -129,7 +129,7 @@ describe('MvccStore against the reference model', () => {
     fc.assert(
       fc.property(fc.array(commandArb, { minLength: 5, maxLength: 40, size: 'max' }), (commands) => {
         const model = new KvModel(LEASES);
-        const logs = engines.map((engine) => Log.open(engine.create({ batchOps: 5 }), { leases: hooks }));
+        const logs = engines.map((engine) => Log.open(engine.create({ batchOps: 16 }), { leases: hooks }));
         for (const command of commands) {
           const expected = runOnModel(model, command);
           for (const log of logs) expect(runOnStore(log, command)).toEqual(expected);

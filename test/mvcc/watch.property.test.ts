@@ -57,7 +57,7 @@ let cancelsSeen = 0;
 let catchUpsSeen = 0;
 
 function runScenario(engineIndex: number, steps: Step[]): void {
-  const log = Log.open(engines[engineIndex]!.create({ batchOps: 3 }));
+  const log = Log.open(engines[engineIndex]!.create({ batchOps: 64 }));
   const watchable = new WatchableStore(log.store, { maxBufferedEvents: 2, maxEventsPerBatch: 2 });
   const state = new Map<string, SimKv>();
   const events: SimEvent[] = [];
