@@ -17,7 +17,7 @@ import type { ApiLimits } from './kv-service.js';
 import type { ServerPort } from './ports.js';
 import { propose } from './proposal.js';
 import { bindService, type ServiceBinding } from './service-definition.js';
-import { callSignal, unary } from './unary.js';
+import { callSignal, unary, writeMessage } from './unary.js';
 
 const LEASE_NOT_FOUND_TEXT = 'etcdserver: requested lease not found';
 
@@ -28,11 +28,6 @@ function isLeaseNotFound(error: unknown): boolean {
 export function leaseService(port: ServerPort, limits: ApiLimits): ServiceBinding {
   const leaseKeepAlive = (call: ServerDuplexStream<pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse>): void => {
     const signal = callSignal(call);
-    const write = (response: pb.LeaseKeepAliveResponse): Promise<void> =>
-      new Promise((resolve) => {
-        if (call.write(response)) resolve();
-        else call.once('drain', () => resolve());
-      });
     void (async () => {
       try {
         // One request at a time: the next is read only after this one's answer was written.
@@ -47,7 +42,7 @@ export function leaseService(port: ServerPort, limits: ApiLimits): ServiceBindin
             ttlSeconds = 0;
           }
           if (signal.aborted) return;
-          await write(create(LeaseKeepAliveResponseSchema, { header, ID: req.ID, TTL: BigInt(ttlSeconds) }));
+          await writeMessage(call, create(LeaseKeepAliveResponseSchema, { header, ID: req.ID, TTL: BigInt(ttlSeconds) }));
         }
         // The client half-closed: etcd's stream ends with it.
         call.end();

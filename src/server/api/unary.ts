@@ -6,6 +6,42 @@
 import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { toServiceError } from './grpc-status.js';
 
+/** What writeMessage needs from a grpc-js server stream. */
+export interface WritableCall<O> {
+  write(message: O): boolean;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+  readonly destroyed: boolean;
+}
+
+/**
+ * Writes `message` respecting the transport's backpressure: resolves at once if the stream
+ * took it without filling up, otherwise after 'drain'; rejects if the stream closes first,
+ * so a writer never waits forever on a call that went away.
+ */
+export function writeMessage<O>(call: WritableCall<O>, message: O): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (call.destroyed) {
+      reject(new Error('stream closed'));
+      return;
+    }
+    if (call.write(message)) {
+      resolve();
+      return;
+    }
+    const onDrain = (): void => {
+      call.off('close', onClose);
+      resolve();
+    };
+    const onClose = (): void => {
+      call.off('drain', onDrain);
+      reject(new Error('stream closed'));
+    };
+    call.once('drain', onDrain);
+    call.once('close', onClose);
+  });
+}
+
 export interface CallContext {
   readonly signal: AbortSignal;
   readonly metadata: Metadata;
@@ -43,23 +79,7 @@ export function serverStream<I, O>(
 ): (call: ServerWritableStream<I, O>) => void {
   return (call) => {
     const signal = callSignal(call);
-    // Respect the transport's backpressure: wait for 'drain' when write() says the buffer is full.
-    const send = (message: O): Promise<void> =>
-      new Promise((resolve, reject) => {
-        if (signal.aborted) {
-          reject(signal.reason);
-          return;
-        }
-        if (call.write(message)) resolve();
-        else {
-          const onAbort = (): void => reject(signal.reason);
-          signal.addEventListener('abort', onAbort, { once: true });
-          call.once('drain', () => {
-            signal.removeEventListener('abort', onAbort);
-            resolve();
-          });
-        }
-      });
+    const send = (message: O): Promise<void> => (signal.aborted ? Promise.reject(signal.reason) : writeMessage(call, message));
     new Promise<void>((resolve) => resolve(handler(call.request, send, { signal, metadata: call.metadata }))).then(
       () => call.end(),
       (error: unknown) => {

@@ -12,6 +12,7 @@ import { Watch } from '../../gen/etcdserverpb/rpc_pb.js';
 import type * as pb from '../../gen/etcdserverpb/rpc_pb.js';
 import { serverError } from '../errors.js';
 import { toServiceError } from './grpc-status.js';
+import { writeMessage } from './unary.js';
 import type { ServerPort } from './ports.js';
 import { bindService, type ServiceBinding } from './service-definition.js';
 import { WatchStream } from './watch-stream.js';
@@ -59,27 +60,7 @@ export function watchService(port: ServerPort, options: WatchServiceOptions): Wa
       call.emit('error', toServiceError(error));
     };
     const send = (response: pb.WatchResponse): Promise<void> =>
-      new Promise((resolve, reject) => {
-        if (failed || call.cancelled || call.destroyed) {
-          reject(new Error('watch stream ended'));
-          return;
-        }
-        if (call.write(response)) {
-          resolve();
-          return;
-        }
-        // Full: wait for the transport to drain, or give up when the call goes away.
-        const onDrain = (): void => {
-          call.off('close', onClose);
-          resolve();
-        };
-        const onClose = (): void => {
-          call.off('drain', onDrain);
-          reject(new Error('watch stream ended'));
-        };
-        call.once('drain', onDrain);
-        call.once('close', onClose);
-      });
+      failed || call.cancelled ? Promise.reject(new Error('watch stream ended')) : writeMessage(call, response);
     const stream = new WatchStream(port, send, fail);
     streams.add(stream);
     const finish = (): void => {
