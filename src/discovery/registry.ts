@@ -7,6 +7,7 @@
 import { ConclaveError, InvalidOptionError, requireInteger, sleep } from '../base/index.js';
 import type { Client } from '../client/index.js';
 import { Session } from '../lease/index.js';
+import { waitForDelete } from '../lock/index.js';
 import { encodeEntry } from './format.js';
 
 export interface HealthCheck {
@@ -59,6 +60,8 @@ export class Registration implements AsyncDisposable {
   private readonly unregisterClose: () => void;
   /** How many times the entry was written under a new lease (1 after the first registration). */
   registrations = 0;
+  /** Header revision of our last write of the entry. */
+  private writtenAt = 0n;
 
   constructor(
     private readonly client: Client,
@@ -108,13 +111,38 @@ export class Registration implements AsyncDisposable {
     this.registrations += 1;
   }
 
+  /** Whether the entry should currently exist (not removed for failing its health check). */
+  private get shouldExist(): boolean {
+    return this.isHealthy || this.options.healthCheck?.onUnhealthy !== 'remove';
+  }
+
   private async write(session: Session): Promise<void> {
-    if (!this.isHealthy && this.options.healthCheck?.onUnhealthy === 'remove') {
-      await this.client.deleteOwnKey(this.key, { signal: session.signal });
+    if (!this.shouldExist) {
+      const deleted = await this.client.deleteOwnKey(this.key, { signal: session.signal });
+      this.writtenAt = deleted.header.revision;
       return;
     }
     const value = encodeEntry(this.options.address, this.options.metadata ?? {}, this.isHealthy);
-    await this.client.put(this.key, value).lease(session.leaseId).signal(session.signal);
+    const put = await this.client.put(this.key, value).lease(session.leaseId).signal(session.signal);
+    this.writtenAt = put.header.revision;
+  }
+
+  /**
+   * Puts the entry back when someone else deletes it while our lease lives (an operator, a
+   * cleanup script). Our own deletions (health 'remove' mode) are recognised by shouldExist.
+   */
+  private async guardKey(session: Session, stop: AbortSignal): Promise<void> {
+    const signal = AbortSignal.any([stop, session.signal]);
+    let from = this.writtenAt;
+    while (!signal.aborted) {
+      await waitForDelete(this.client, this.key, from, signal);
+      const current = await this.client.get(this.key).signal(signal);
+      from = current.header.revision;
+      if (current.kvs.length === 0 && this.shouldExist && !signal.aborted) {
+        await this.write(session);
+        from = this.writtenAt;
+      }
+    }
   }
 
   private async run(): Promise<void> {
@@ -127,7 +155,10 @@ export class Registration implements AsyncDisposable {
           await this.registerOnce();
           backoffMs = 100;
         }
-        await this.watchHealth(this.session!, stop);
+        const session2 = this.session!;
+        const guard = this.guardKey(session2, stop).catch(() => {});
+        await this.watchHealth(session2, stop);
+        await guard;
       } catch {
         if (stop.aborted || this.client.signal.aborted) return;
         await sleep(this.client.clock, backoffMs, stop).catch(() => {});

@@ -69,6 +69,15 @@ describe.skipIf(skip !== undefined)('service discovery against etcd', () => {
     await Promise.all([marked.deregister(), removed.deregister()]);
   });
 
+  it('puts the entry back when someone else deletes it', async () => {
+    const registration = await new ServiceRegistry(client).register({ service: 'queue', id: 'q1', address: 'h:2' });
+    await admin.delete('services/queue/q1');
+    await waitFor(async () => expect((await admin.get('services/queue/q1')).kvs[0]?.lease).toBe(registration.leaseId));
+    expect(registration.registrations).toBe(1);
+    await registration.deregister();
+    expect(await admin.get('services/queue/q1').string()).toBeUndefined();
+  });
+
   it('re-registers under a new lease after the lease is lost', async () => {
     const registration = await new ServiceRegistry(client).register({ service: 'cache', id: 'c1', address: 'h:1', ttlSeconds: 5 });
     const firstLease = registration.leaseId!;
