@@ -29,6 +29,18 @@ const createIs = (key: string, revision: bigint, result = Compare_CompareResult.
   key: b(key), target: Compare_CompareTarget.CREATE, result, targetUnion: { case: 'createRevision' as const, value: revision }, ...(rangeEnd === undefined ? {} : { rangeEnd: b(rangeEnd) }),
 });
 
+/** Polls (unrecorded) until `count` keys exist under `prefix`: orders a concurrent request before the next step. */
+async function untilKeys(c: ScriptContext, prefix: string, count: number): Promise<void> {
+  const end = Buffer.from(prefix, 'latin1');
+  end[end.length - 1]! += 1;
+  for (let attempt = 0; attempt < 500; attempt += 1) {
+    const res = await c.client.unary(KV.method.range, { key: b(prefix), rangeEnd: new Uint8Array(end), countOnly: true });
+    if ('ok' in res && res.ok.count >= BigInt(count)) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`${count} keys under ${prefix} never appeared`);
+}
+
 export const scripts: Record<string, Script> = {
   async 'put and get: prev_kv, versions, historical reads, count and keys only'(c) {
     const first = await put(c, 'put a=1', 'pg/a', '1');
@@ -234,5 +246,82 @@ export const scripts: Record<string, Script> = {
     }
     await c.call('proclaim without a leader', Election.method.proclaim, { value: b('x') });
     await c.call('revoke', Lease.method.leaseRevoke, { ID: c.lease('lease') });
+  },
+
+  async 'txn: version, mod and lease compares; binary keys and prefix ends'(c) {
+    const grant = await c.call('grant', Lease.method.leaseGrant, { TTL: 60n });
+    if (!('ok' in grant)) throw new Error('grant failed');
+    c.vars.set('lease', grant.ok.ID);
+    const first = await put(c, 'put binary key', 'bn/\xff\x00a', 'v', { lease: c.lease('lease') });
+    await put(c, 'put \xff\xff key', 'bn/\xff\xff', 'w');
+    await c.call('prefix of a key ending in 0xff', KV.method.range, { key: b('bn/\xff'), rangeEnd: b('bn0') });
+    await c.call('version > 0', KV.method.txn, { compare: [{ key: b('bn/\xff\x00a'), target: Compare_CompareTarget.VERSION, result: Compare_CompareResult.GREATER, targetUnion: { case: 'version', value: 0n } }], success: [txnOpRange('bn/\xff\xff')] });
+    await c.call('mod == first put', KV.method.txn, { compare: [{ key: b('bn/\xff\x00a'), target: Compare_CompareTarget.MOD, result: Compare_CompareResult.EQUAL, targetUnion: { case: 'modRevision', value: rev(c, first) } }], success: [txnOpPut('bn/m', '1')] });
+    await c.call('lease == granted', KV.method.txn, { compare: [{ key: b('bn/\xff\x00a'), target: Compare_CompareTarget.LEASE, result: Compare_CompareResult.EQUAL, targetUnion: { case: 'lease', value: c.lease('lease') } }], success: [txnOpPut('bn/l', '1')] });
+    await c.call('lease != on a key without one', KV.method.txn, { compare: [{ key: b('bn/m'), target: Compare_CompareTarget.LEASE, result: Compare_CompareResult.NOT_EQUAL, targetUnion: { case: 'lease', value: 0n } }], success: [txnOpPut('bn/x', '1')], failure: [txnOpRange('bn/m')] });
+    await c.call('value less', KV.method.txn, { compare: [{ key: b('bn/m'), target: Compare_CompareTarget.VALUE, result: Compare_CompareResult.LESS, targetUnion: { case: 'value', value: b('2') } }], success: [txnOpDelete('bn/', 'bn0')] });
+    await c.call('revoke', Lease.method.leaseRevoke, { ID: c.lease('lease') });
+  },
+
+  async 'keys: delete and re-create, history of a deleted key'(c) {
+    const created = await put(c, 'create', 'rc/k', '1');
+    await put(c, 'update', 'rc/k', '2');
+    const deleted = await c.call('delete', KV.method.deleteRange, { key: b('rc/k'), prevKv: true });
+    await put(c, 're-create', 'rc/k', '3');
+    await c.call('get', KV.method.range, { key: b('rc/k') });
+    await c.call('get before the delete', KV.method.range, { key: b('rc/k'), revision: rev(c, deleted) - 1n });
+    await c.call('get at the delete', KV.method.range, { key: b('rc/k'), revision: rev(c, deleted) });
+    await c.call('get at creation', KV.method.range, { key: b('rc/k'), revision: rev(c, created) });
+    const w = c.watch('stream');
+    w.create({ key: b('rc/k'), startRevision: rev(c, created), prevKv: true });
+    await w.take('created');
+    await w.events('whole history', 4);
+  },
+
+  async 'v3lock: a second Lock waits for the first Unlock'(c) {
+    const leases: bigint[] = [];
+    for (const label of ['grant 1', 'grant 2']) {
+      const grant = await c.call(label, Lease.method.leaseGrant, { TTL: 60n });
+      if (!('ok' in grant)) throw new Error('grant failed');
+      leases.push(grant.ok.ID);
+    }
+    const first = await c.call('first lock', Lock.method.lock, { name: b('wl/m'), lease: leases[0]! });
+    const second = c.client.unary(Lock.method.lock, { name: b('wl/m'), lease: leases[1]! });
+    await untilKeys(c, 'wl/m/', 2);
+    await c.call('both keys are queued', KV.method.range, { key: b('wl/m/'), rangeEnd: b('wl/m0'), keysOnly: true });
+    if ('ok' in first) await c.call('first unlock', Lock.method.unlock, { key: first.ok.key });
+    const got = await second;
+    c.record('second lock', 'ok' in got ? { key: c.ids.rewriteKey(Buffer.from(got.ok.key).toString('latin1')), revision: got.ok.header!.revision.toString() } : got);
+    for (const id of leases) await c.call('revoke', Lease.method.leaseRevoke, { ID: id });
+  },
+
+  async 'v3election: observe streams the leader, proclamations and the next leader'(c) {
+    const leases: bigint[] = [];
+    for (const label of ['grant 1', 'grant 2']) {
+      const grant = await c.call(label, Lease.method.leaseGrant, { TTL: 60n });
+      if (!('ok' in grant)) throw new Error('grant failed');
+      leases.push(grant.ok.ID);
+    }
+    const one = await c.call('campaign one', Election.method.campaign, { name: b('ob/e'), lease: leases[0]!, value: b('one') });
+    const observe = c.client.serverStream(Election.method.observe, { name: b('ob/e') });
+    const take = async (label: string): Promise<void> => {
+      const response = await observe.next();
+      c.record(label, { key: c.ids.rewriteKey(Buffer.from(response.kv!.key).toString('latin1')), value: Buffer.from(response.kv!.value).toString(), revision: response.header!.revision.toString() });
+    };
+    try {
+      await take('observed first leader');
+      const two = c.client.unary(Election.method.campaign, { name: b('ob/e'), lease: leases[1]!, value: b('two') });
+      await untilKeys(c, 'ob/e/', 2); // the second candidate is queued before anything else happens
+      if (!('ok' in one)) throw new Error('campaign failed');
+      await c.call('proclaim', Election.method.proclaim, { leader: one.ok.leader!, value: b('one again') });
+      await take('observed proclamation');
+      await c.call('resign', Election.method.resign, { leader: one.ok.leader! });
+      await take('observed next leader');
+      const elected = await two;
+      c.record('second campaign', 'ok' in elected ? { rev: elected.ok.leader!.rev.toString() } : elected);
+    } finally {
+      observe.close();
+    }
+    for (const id of leases) await c.call('revoke', Lease.method.leaseRevoke, { ID: id });
   },
 };

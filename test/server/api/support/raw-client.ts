@@ -52,6 +52,14 @@ export class RawClient {
     return new DuplexCall(call, (init) => create(method.input, init));
   }
 
+  /** A server-streaming call whose responses are queued for `next()`. */
+  serverStream<M extends Method>(method: M, request: MessageInitShape<M['input']>): DuplexCall<never, MessageShape<M['output']>> {
+    const call = this.client(method.parent)[method.localName]!(create(method.input, request)) as ClientDuplexStream<unknown, MessageShape<M['output']>>;
+    return new DuplexCall(call, () => {
+      throw new Error('a server stream takes no messages');
+    });
+  }
+
   close(): void {
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
