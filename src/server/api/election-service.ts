@@ -19,7 +19,7 @@ import type { ApiLimits } from './kv-service.js';
 import type { ServerPort } from './ports.js';
 import { prefixEnd, Recipes, recipeKey, withSlash } from './recipe.js';
 import { bindService, type ServiceBinding } from './service-definition.js';
-import { serverStream, unary } from './unary.js';
+import { serverStream, type StreamTracker, unary } from './unary.js';
 
 /** etcd's election errors (plain Go errors there: gRPC Unknown with this text). */
 export class ElectionError extends ConclaveError {
@@ -36,7 +36,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
 
-export function electionService(port: ServerPort, limits: ApiLimits): ServiceBinding {
+export function electionService(port: ServerPort, limits: ApiLimits, tracker: StreamTracker): ServiceBinding {
   const recipes = new Recipes(port, limits);
 
   const observe = serverStream<epb.LeaderRequest, epb.LeaderResponse>(async (req, send, { signal }) => {
@@ -82,7 +82,7 @@ export function electionService(port: ServerPort, limits: ApiLimits): ServiceBin
         watcher.cancel();
       }
     }
-  });
+  }, tracker);
 
   return bindService(Election, {
     campaign: unary<epb.CampaignRequest, epb.CampaignResponse>(async (req, { signal }) => {

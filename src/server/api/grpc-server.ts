@@ -3,7 +3,8 @@
  * over one member's ServerPort (KV, Watch, Lease, Cluster, Maintenance, Auth, v3lock,
  * v3election, gRPC health), with etcd's limits: proposals above `maxRequestBytes` are refused
  * with "request is too large", and gRPC refuses messages above `maxRequestBytes` + 512 KiB.
- * The member binds it (`bind`) and shuts it down (`shutdown`/`forceShutdown`).
+ * The member binds it (`bind`) and shuts it down (`shutdown`/`forceShutdown`; both end open
+ * streams with etcd's "server stopped").
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ChannelOptions } from '@grpc/grpc-js';
@@ -22,6 +23,8 @@ import { maintenanceService } from './maintenance-service.js';
 import type { ServerPort } from './ports.js';
 import type { ServiceBinding } from './service-definition.js';
 import { watchService } from './watch-service.js';
+import { StreamTracker } from './unary.js';
+import { serverError } from '../errors.js';
 
 export interface GrpcServerOptions {
   /** Drives the periodic watch progress notifications. */
@@ -63,17 +66,18 @@ export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): 
     'grpc.http2.min_ping_interval_without_data_ms': MIN_PING_INTERVAL_MS,
     ...options.channelOptions,
   });
-  const watch = watchService(port, { clock: options.clock, ...(options.progressIntervalMs === undefined ? {} : { progressIntervalMs: options.progressIntervalMs }) });
+  const tracker = new StreamTracker();
+  const watch = watchService(port, { clock: options.clock, tracker, ...(options.progressIntervalMs === undefined ? {} : { progressIntervalMs: options.progressIntervalMs }) });
   const services: ServiceBinding[] = [
     kvService(port, limits),
     watch.binding,
-    leaseService(port, limits),
+    leaseService(port, limits, tracker),
     clusterService(port),
     maintenanceService(port, { maxRequestBytes, version, quotaBackendBytes }),
     authService(port),
     lockService(port, limits),
-    electionService(port, limits),
-    healthService(),
+    electionService(port, limits, tracker),
+    healthService(tracker),
   ];
   for (const service of services) server.addService(service.definition, service.implementation);
 
@@ -85,11 +89,15 @@ export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): 
       });
     },
     shutdown() {
+      // Unary calls finish; long-lived streams are ended with etcd's "server stopped".
+      const done = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       watch.close();
-      return new Promise((resolve) => server.tryShutdown(() => resolve()));
+      tracker.endAll(serverError('stopped'));
+      return done;
     },
     forceShutdown() {
       watch.close();
+      tracker.endAll(serverError('stopped'));
       server.forceShutdown();
     },
   };

@@ -2,7 +2,7 @@
  * The gRPC health service (grpc.health.v1.Health), as etcd registers it: the server as a
  * whole ("") is SERVING while the gRPC server runs. Check of another name is NotFound
  * "unknown service" (the protocol's rule); Watch sends the status once and stays open, since
- * the status does not change while this server exists.
+ * the status does not change while this server exists (shutdown ends it).
  */
 import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
@@ -11,7 +11,7 @@ import { ConclaveError } from '../../base/errors.js';
 import { Health, HealthCheckResponse_ServingStatus, HealthCheckResponseSchema } from '../../gen/grpc/health/v1/health_pb.js';
 import type { HealthCheckRequest, HealthCheckResponse } from '../../gen/grpc/health/v1/health_pb.js';
 import { bindService, type ServiceBinding } from './service-definition.js';
-import { unary } from './unary.js';
+import { type StreamTracker, unary } from './unary.js';
 
 class UnknownServiceError extends ConclaveError {
   readonly grpcCode = status.NOT_FOUND;
@@ -21,7 +21,7 @@ class UnknownServiceError extends ConclaveError {
   }
 }
 
-export function healthService(): ServiceBinding {
+export function healthService(tracker: StreamTracker): ServiceBinding {
   const known = (name: string): boolean => name === '';
   return bindService(Health, {
     check: unary<HealthCheckRequest, HealthCheckResponse>((req) => {
@@ -29,6 +29,7 @@ export function healthService(): ServiceBinding {
       return Promise.resolve(create(HealthCheckResponseSchema, { status: HealthCheckResponse_ServingStatus.SERVING }));
     }),
     watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
+      if (!tracker.track(call)) return;
       const servingStatus = known(call.request.service) ? HealthCheckResponse_ServingStatus.SERVING : HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN;
       call.write(create(HealthCheckResponseSchema, { status: servingStatus }));
       // Left open until the client ends it (or the server shuts down).

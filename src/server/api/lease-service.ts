@@ -17,7 +17,7 @@ import type { ApiLimits } from './kv-service.js';
 import type { ServerPort } from './ports.js';
 import { propose } from './proposal.js';
 import { bindService, type ServiceBinding } from './service-definition.js';
-import { callSignal, unary, writeMessage } from './unary.js';
+import { callSignal, type StreamTracker, unary, writeMessage } from './unary.js';
 
 const LEASE_NOT_FOUND_TEXT = 'etcdserver: requested lease not found';
 
@@ -25,8 +25,9 @@ function isLeaseNotFound(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { grpcMessage?: unknown }).grpcMessage === LEASE_NOT_FOUND_TEXT;
 }
 
-export function leaseService(port: ServerPort, limits: ApiLimits): ServiceBinding {
+export function leaseService(port: ServerPort, limits: ApiLimits, tracker: StreamTracker): ServiceBinding {
   const leaseKeepAlive = (call: ServerDuplexStream<pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse>): void => {
+    if (!tracker.track(call)) return;
     const signal = callSignal(call);
     void (async () => {
       try {

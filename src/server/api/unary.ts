@@ -76,8 +76,10 @@ export function unary<I, O>(handler: UnaryHandler<I, O>): (call: ServerUnaryCall
 /** A server-streaming call: `handler` writes messages with `send` and resolves when done. */
 export function serverStream<I, O>(
   handler: (request: I, send: (message: O) => Promise<void>, context: CallContext) => Promise<void>,
+  tracker?: StreamTracker,
 ): (call: ServerWritableStream<I, O>) => void {
   return (call) => {
+    if (tracker !== undefined && !tracker.track(call)) return;
     const signal = callSignal(call);
     const send = (message: O): Promise<void> => (signal.aborted ? Promise.reject(signal.reason) : writeMessage(call, message));
     new Promise<void>((resolve) => resolve(handler(call.request, send, { signal, metadata: call.metadata }))).then(
@@ -88,4 +90,48 @@ export function serverStream<I, O>(
       },
     );
   };
+}
+
+/** What StreamTracker needs from a long-lived grpc-js call. */
+export interface TrackedCall {
+  emit(event: 'error', error: unknown): boolean;
+  once(event: 'close' | 'cancelled' | 'finish', listener: () => void): unknown;
+}
+
+/**
+ * The server's open long-lived streams (watch, keep-alive, observe, health watch), so a
+ * graceful shutdown can end them with etcd's "server stopped" instead of waiting for clients
+ * that never hang up. A call started after `endAll` is ended at once.
+ */
+export class StreamTracker {
+  private readonly calls = new Set<TrackedCall>();
+  private stoppedWith: unknown;
+
+  /** Registers `call`; returns false (after ending it) if the server is already stopping. */
+  track(call: TrackedCall): boolean {
+    if (this.stoppedWith !== undefined) {
+      call.emit('error', toServiceError(this.stoppedWith));
+      return false;
+    }
+    this.calls.add(call);
+    const forget = (): void => {
+      this.calls.delete(call);
+    };
+    call.once('close', forget);
+    call.once('cancelled', forget);
+    call.once('finish', forget);
+    return true;
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  /** Ends every tracked call with `error`'s status, and every later one too. */
+  endAll(error: unknown): void {
+    this.stoppedWith = error;
+    const calls = [...this.calls];
+    this.calls.clear();
+    for (const call of calls) call.emit('error', toServiceError(error));
+  }
 }

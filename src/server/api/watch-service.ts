@@ -12,13 +12,15 @@ import { Watch } from '../../gen/etcdserverpb/rpc_pb.js';
 import type * as pb from '../../gen/etcdserverpb/rpc_pb.js';
 import { serverError } from '../errors.js';
 import { toServiceError } from './grpc-status.js';
-import { writeMessage } from './unary.js';
+import { type StreamTracker, writeMessage } from './unary.js';
 import type { ServerPort } from './ports.js';
 import { bindService, type ServiceBinding } from './service-definition.js';
 import { WatchStream } from './watch-stream.js';
 
 export interface WatchServiceOptions {
   readonly clock: Clock;
+  /** Open streams, ended on shutdown. */
+  readonly tracker: StreamTracker;
   /** How often watchers that asked for progress_notify get an empty response (etcd: 10 minutes). */
   readonly progressIntervalMs?: number;
 }
@@ -47,6 +49,7 @@ export function watchService(port: ServerPort, options: WatchServiceOptions): Wa
   schedule();
 
   const watch = (call: ServerDuplexStream<pb.WatchRequest, pb.WatchResponse>): void => {
+    if (!options.tracker.track(call)) return;
     if (call.metadata.get('hasleader')[0] === 'true' && port.status().leader === 0n) {
       call.emit('error', toServiceError(serverError('noLeader')));
       return;
