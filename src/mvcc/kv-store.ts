@@ -215,24 +215,25 @@ export class MvccStore {
     const compact = this.backend.get('meta', META_COMPACT);
     if (compact !== undefined) state.compactRev = decodeMeta(compact).index;
     let lastMain = 0;
+    // History comes in revision order, so keys come in random order: gather them in a hash
+    // map and build the ordered index once, in key order (appends only).
+    const byKey = new Map<ByteString, KeyIndex>();
     for (const [rk, bytes] of this.backend.range('key', '')) {
       const { main, sub, tombstone } = parseRevKey(rk);
       const kv = decodeIndexFields(bytes);
       const key = kv.key;
-      let ki = state.index.get(key);
+      let ki = byKey.get(key);
+      lastMain = main;
       // A tombstone kept at the compaction revision for a key the compaction removed.
-      if (tombstone && ki?.latest() === undefined) {
-        lastMain = main;
-        continue;
-      }
+      if (tombstone && ki?.latest() === undefined) continue;
       if (ki === undefined) {
         ki = new KeyIndex(key);
-        state.index.set(key, ki);
+        byKey.set(key, ki);
       }
       if (tombstone) ki.tombstone(main, sub);
       else ki.restorePut(main, sub, kv.createRevision, kv.version);
-      lastMain = main;
     }
+    for (const key of [...byKey.keys()].sort()) state.index.set(key, byKey.get(key)!);
     state.currentRev = Math.max(1, state.compactRev, lastMain);
   }
 }
