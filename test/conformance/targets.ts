@@ -1,12 +1,18 @@
 /**
  * Conformance targets: factories that start a cluster speaking the etcd v3 API and say how to
- * reach and hurt it. The suite (suite.ts) runs unchanged against each one. Today: real etcd 3.4
- * (3 members). The Conclave server targets (embedded members, member processes) plug in here
- * once the server exists: implement ConformanceTarget and add a one-line test file.
+ * reach and hurt it. The suite (suite.ts) runs unchanged against each one: real etcd 3.4
+ * (3 members) and a Conclave member started in this process. More targets (Conclave member
+ * processes, embedded members reached without the network) plug in the same way: implement
+ * ConformanceTarget and add a one-line test file.
  */
 import type { ClientOptions } from '../../src/client/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startMember } from '../../src/server/index.js';
 import { missingBinaries } from '../support/binaries.js';
 import { startEtcd } from '../support/etcd.js';
+import { freePorts } from '../support/ports.js';
 
 export interface RunningTarget {
   /**
@@ -40,6 +46,37 @@ export const etcdThreeMembers: ConformanceTarget = {
         await cluster.members[index]!.process.kill();
       },
       stop: () => cluster.stop(),
+    };
+  },
+};
+
+/**
+ * One Conclave member started in this process with `startMember`, reached over gRPC on
+ * loopback. A single member has no elections, so the suite's results do not depend on how
+ * busy the machine is; the failover block needs 3 members and is skipped.
+ */
+export const conclaveSingleMember: ConformanceTarget = {
+  name: 'Conclave, 1 member in this process',
+  unavailable: () => undefined,
+  async start() {
+    const [clientPort, peerPort] = await freePorts(2);
+    const dataDir = mkdtempSync(join(tmpdir(), 'conclave-conformance-'));
+    const running = await startMember({
+      name: 'conformance', dataDir,
+      listenClientUrls: [`http://127.0.0.1:${clientPort}`], listenPeerUrls: [`http://127.0.0.1:${peerPort}`],
+    });
+    // Readiness: the member knows a leader (itself), polled with a bound.
+    for (let attempt = 0; running.status().leader === 0n; attempt += 1) {
+      if (attempt > 400) throw new Error('the Conclave member elected no leader');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return {
+      connection: { endpoints: running.clientUrls.map((url) => url.replace(/^https?:\/\//, '')) },
+      members: 1,
+      stop: async () => {
+        await running.destroy();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
     };
   },
 };
