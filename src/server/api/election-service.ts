@@ -86,10 +86,11 @@ export function electionService(port: ServerPort, limits: ApiLimits, tracker: St
 
   return bindService(Election, {
     campaign: unary<epb.CampaignRequest, epb.CampaignResponse>(async (req, { signal }) => {
-      const key = recipeKey(req.name, req.lease);
-      const { txn, createRevision, existing } = await recipes.createOrGet(key, req.value, req.lease, signal);
+      const lease = await recipes.sessionLease(req.lease, signal);
+      const key = recipeKey(req.name, lease);
+      const { txn, createRevision, existing } = await recipes.createOrGet(key, req.value, lease, signal);
       if (existing !== undefined && !sameBytes(existing.value, req.value)) {
-        const proclaimed = await recipes.putIfOwner(key, createRevision, req.value, req.lease, signal);
+        const proclaimed = await recipes.putIfOwner(key, createRevision, req.value, lease, signal);
         if (!proclaimed.succeeded) {
           await recipes.deleteIfOwner(key, createRevision, new AbortController().signal).catch(() => undefined);
           throw notLeader();
@@ -104,7 +105,7 @@ export function electionService(port: ServerPort, limits: ApiLimits, tracker: St
       }
       return create(CampaignResponseSchema, {
         header: responseHeader(port, txn.revision),
-        leader: create(LeaderKeySchema, { name: req.name, key, rev: BigInt(createRevision), lease: req.lease }),
+        leader: create(LeaderKeySchema, { name: req.name, key, rev: BigInt(createRevision), lease }),
       });
     }),
 

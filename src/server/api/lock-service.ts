@@ -18,8 +18,9 @@ export function lockService(port: ServerPort, limits: ApiLimits): ServiceBinding
   const recipes = new Recipes(port, limits);
   return bindService(Lock, {
     lock: unary<lockpb.LockRequest, lockpb.LockResponse>(async (req, { signal }) => {
-      const key = recipeKey(req.name, req.lease);
-      const { txn, createRevision } = await recipes.createOrGet(key, new Uint8Array(0), req.lease, signal);
+      const lease = await recipes.sessionLease(req.lease, signal);
+      const key = recipeKey(req.name, lease);
+      const { txn, createRevision } = await recipes.createOrGet(key, new Uint8Array(0), lease, signal);
       let headerRevision = txn.revision;
       try {
         const waited = await recipes.waitDeletes(withSlash(req.name), createRevision - 1, signal);

@@ -7,14 +7,14 @@
 import { create } from '@bufbuild/protobuf';
 import { toHex } from '../../base/int64.js';
 import {
-  Compare_CompareResult, Compare_CompareTarget, CompareSchema, DeleteRangeRequestSchema, PutRequestSchema, RangeRequestSchema,
+  Compare_CompareResult, Compare_CompareTarget, CompareSchema, DeleteRangeRequestSchema, LeaseGrantRequestSchema, PutRequestSchema, RangeRequestSchema,
   RequestOpSchema, TxnRequestSchema,
 } from '../../gen/etcdserverpb/rpc_pb.js';
 import type * as pb from '../../gen/etcdserverpb/rpc_pb.js';
 import type { KeyValue, RangeResponse, TxnResponse } from '../../mvcc/types.js';
 import type { ApiLimits } from './kv-service.js';
 import type { ServerPort } from './ports.js';
-import { proposeKv } from './proposal.js';
+import { propose, proposeKv } from './proposal.js';
 
 /** The recipe key of lease `lease` under `name`: name + "/" + lower-case hex id. */
 export function recipeKey(name: Uint8Array, lease: bigint): Uint8Array {
@@ -37,8 +37,21 @@ export function withSlash(name: Uint8Array): Uint8Array {
   return Buffer.concat([name, Buffer.from('/', 'latin1')]);
 }
 
+/** etcd's default session TTL: what a Lock or Campaign without a lease gets. */
+export const DEFAULT_SESSION_TTL_SECONDS = 60;
+
 export class Recipes {
   constructor(private readonly port: ServerPort, private readonly limits: ApiLimits) {}
+
+  /**
+   * The lease a recipe key is attached to: the caller's, or for lease 0 a new lease of the
+   * default session TTL (etcd's server opens a session, which grants one, and orphans it).
+   */
+  async sessionLease(lease: bigint, signal: AbortSignal): Promise<bigint> {
+    if (lease !== 0n) return lease;
+    const granted = (await propose(this.port, { case: 'leaseGrant', value: create(LeaseGrantRequestSchema, { TTL: BigInt(DEFAULT_SESSION_TTL_SECONDS) }) }, { ...this.limits, signal })) as { id: bigint };
+    return granted.id;
+  }
 
   async read(range: Parameters<ServerPort['store']['range']>[0], signal: AbortSignal): Promise<RangeResponse> {
     await this.port.linearizableReadBarrier(signal);

@@ -324,4 +324,15 @@ export const scripts: Record<string, Script> = {
     }
     for (const id of leases) await c.call('revoke', Lease.method.leaseRevoke, { ID: id });
   },
+
+  async 'v3lock and v3election without a lease get a session lease'(c) {
+    // The key names a lease this response does not carry: it is compared through the range below.
+    const lock = await c.call('lock without a lease', Lock.method.lock, { name: b('nl/m'), lease: 0n }, { ignore: ['key'] });
+    await c.call('the lock key carries a new lease', KV.method.range, { key: b('nl/m/'), rangeEnd: b('nl/m0') });
+    const campaign = await c.call('campaign without a lease', Election.method.campaign, { name: b('nl/e'), lease: 0n, value: b('v') });
+    const leases = await c.call('two leases now', KV.method.range, { key: b('nl/'), rangeEnd: b('nl0'), keysOnly: true });
+    if ('ok' in lock) await c.call('unlock', Lock.method.unlock, { key: lock.ok.key });
+    if ('ok' in campaign) await c.call('resign', Election.method.resign, { leader: campaign.ok.leader! });
+    if ('ok' in leases) for (const kv of leases.ok.kvs) await c.call('revoke', Lease.method.leaseRevoke, { ID: kv.lease });
+  },
 };

@@ -63,7 +63,18 @@ const ID_FIELDS = new Set(['ID', 'lease']);
 export function normalize(schema: DescMessage, message: unknown, ids: IdNames, ignore: readonly string[] = []): unknown {
   const json = toJson(schema, message as MessageShape<DescMessage>, { useProtoFieldName: true }) as Record<string, unknown>;
   for (const field of ignore) delete json[field];
+  learnIds(json, ids); // first, so keys naming a lease seen in the same response are rewritten too
   return scrub(json, ids);
+}
+
+function learnIds(value: unknown, ids: IdNames): void {
+  if (Array.isArray(value)) for (const v of value) learnIds(v, ids);
+  else if (typeof value === 'object' && value !== null) {
+    for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+      if (ID_FIELDS.has(key) && (typeof inner === 'string' || typeof inner === 'number')) ids.name(String(inner));
+      else learnIds(inner, ids);
+    }
+  }
 }
 
 function scrub(value: unknown, ids: IdNames): unknown {
