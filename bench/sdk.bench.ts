@@ -2,7 +2,7 @@
  * SDK lock benchmark: acquire/release cycles per second (one uncontended holder looping) and
  * hand-off latency (time from the holder's unlock() call to the waiter's lock() resolving,
  * two holders alternating) for:
- *   - our Mutex on Conclave            (reported n/a until the Conclave server lands)
+ *   - our Mutex on Conclave (1 member, `conclave server` as its own process, memory engine)
  *   - our Mutex on etcd 3.4 (1 member, fsync on, started here)
  *   - our RedisMutex on redis-server (started here, no persistence)
  *   - the `redlock` package (v4) on the same redis-server
@@ -13,7 +13,13 @@ import { Client } from '../src/client/index.js';
 import { Session } from '../src/lease/index.js';
 import { Mutex } from '../src/lock/index.js';
 import { RedisMutex } from '../src/lock/redis/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startEtcd } from '../test/support/etcd.js';
+import { freePorts } from '../test/support/ports.js';
+import { ManagedProcess } from '../test/support/process.js';
 import { startRedis } from '../test/support/redis.js';
 
 interface RedlockLock { unlock(): Promise<void> }
@@ -80,18 +86,60 @@ async function measure(name: string, single: Locker, pair: [Locker, Locker], not
   return { name, cyclesPerSecond: perSecond, handoffP50Ms: percentile(samples, 50), handoffP99Ms: percentile(samples, 99), note: `${note}; ${samples.length} hand-offs` };
 }
 
+/** `conclave server` as its own process (one member), ready once it reports a leader. */
+async function startConclave(): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  const [clientPort, peerPort] = await freePorts(2);
+  const dataDir = mkdtempSync(join(tmpdir(), 'conclave-bench-'));
+  const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+  const server = new ManagedProcess(process.execPath, [
+    '--import', 'tsx', main, 'server', '--data-dir', dataDir, '--log-level', 'error',
+    '--listen-client-urls', `http://127.0.0.1:${clientPort}`, '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
+  ]);
+  const endpoint = `127.0.0.1:${clientPort}`;
+  const probe = new Client({ endpoints: [endpoint], retry: { retries: 0 } });
+  try {
+    for (let attempt = 0; ; attempt += 1) {
+      if (!server.running) throw new Error(`conclave server exited: ${server.log}`);
+      const leader = await probe.status({ timeoutMs: 500 }).then((s) => s.leader, () => 0n);
+      if (leader !== 0n) break;
+      if (attempt > 200) throw new Error(`conclave server not ready: ${server.log}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    probe.destroy();
+  }
+  return {
+    endpoint,
+    async stop() {
+      await server.kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function measureMutex(name: string, endpoints: string[], note: string): Promise<Row> {
+  const clients = [0, 1].map(() => new Client({ endpoints }));
+  try {
+    const sessions = await Promise.all(clients.map((c) => Session.create(c, { ttlSeconds: 10 })));
+    const mutexLocker = (s: Session): Locker => ({ lock: () => new Mutex(s, 'bench/mutex').lock() });
+    return await measure(name, mutexLocker(sessions[0]!), [mutexLocker(sessions[0]!), mutexLocker(sessions[1]!)], note);
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+}
+
 async function main(): Promise<void> {
-  const rows: Row[] = [
-    { name: 'Mutex on Conclave', cyclesPerSecond: undefined, handoffP50Ms: undefined, handoffP99Ms: undefined, note: 'n/a: the Conclave server (issue 5) is not available yet' },
-  ];
+  const rows: Row[] = [];
+  const conclave = await startConclave();
+  try {
+    rows.push(await measureMutex('Mutex on Conclave (1 member)', [conclave.endpoint], 'FIFO, predecessor watch; conclave server process, default engine, run through tsx'));
+  } finally {
+    await conclave.stop();
+  }
   const etcd = await startEtcd();
   const redis = await startRedis();
   try {
-    const clients = [0, 1].map(() => new Client({ endpoints: etcd.endpoints }));
-    const sessions = await Promise.all(clients.map((c) => Session.create(c, { ttlSeconds: 10 })));
-    const mutexLocker = (s: Session): Locker => ({ lock: () => new Mutex(s, 'bench/mutex').lock() });
-    rows.push(await measure('Mutex on etcd 3.4 (1 member)', mutexLocker(sessions[0]!), [mutexLocker(sessions[0]!), mutexLocker(sessions[1]!)], 'FIFO, predecessor watch'));
-    await Promise.all(clients.map((c) => c.close()));
+    rows.push(await measureMutex('Mutex on etcd 3.4 (1 member)', etcd.endpoints, 'FIFO, predecessor watch'));
 
     const r1 = redis.connect();
     const r2 = redis.connect();
