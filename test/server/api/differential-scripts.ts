@@ -131,7 +131,7 @@ export const scripts: Record<string, Script> = {
     await c.call('ignore_lease keeps lease', KV.method.put, { key: b('po/k'), value: b('v2'), ignoreLease: true });
     await c.call('get', KV.method.range, { key: b('po/k') });
     await put(c, 'lease 0 detaches', 'po/k', 'v3');
-    await c.call('timetolive keys after detach', Lease.method.leaseTimeToLive, { ID: c.lease('lease'), keys: true }, { ignore: ['TTL'] });
+    await c.call('timetolive keys after detach', Lease.method.leaseTimeToLive, { ID: c.lease('lease'), keys: true }, { ignore: ['TTL'], unordered: ['keys'] });
     await c.call('revoke', Lease.method.leaseRevoke, { ID: c.lease('lease') });
   },
 
@@ -145,7 +145,7 @@ export const scripts: Record<string, Script> = {
     await c.call('grant a too large TTL', Lease.method.leaseGrant, { TTL: 9_000_000_001n });
     await put(c, 'attach a', 'ls/a', 'a', { lease: 0x7777n });
     await put(c, 'attach b', 'ls/b', 'b', { lease: 0x7777n });
-    await c.call('timetolive with keys', Lease.method.leaseTimeToLive, { ID: 0x7777n, keys: true }, { ignore: ['TTL'] });
+    await c.call('timetolive with keys', Lease.method.leaseTimeToLive, { ID: 0x7777n, keys: true }, { ignore: ['TTL'], unordered: ['keys'] });
     await c.call('timetolive unknown', Lease.method.leaseTimeToLive, { ID: 0x1234n });
     const keepAlive = c.client.duplex(Lease.method.leaseKeepAlive);
     try {

@@ -32,6 +32,8 @@ type Method = DescMethod & { input: DescMessage; output: DescMessage };
 export interface CallOptions {
   /** Top-level response fields to drop (timings such as a remaining TTL). */
   readonly ignore?: readonly string[];
+  /** Top-level array fields whose order is unspecified (etcd's TimeToLive keys come from a Go map). */
+  readonly unordered?: readonly string[];
 }
 
 /** Maps server-chosen lease ids to stable names, per server. */
@@ -95,6 +97,15 @@ function scrub(value: unknown, ids: IdNames): unknown {
   return out;
 }
 
+function sortFields(json: unknown, fields: readonly string[] = []): unknown {
+  const record = json as Record<string, unknown>;
+  for (const field of fields) {
+    const value = record[field];
+    if (Array.isArray(value)) record[field] = [...value].sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1));
+  }
+  return json;
+}
+
 /** What a script sees: calls that record their normalised results, and per-server variables. */
 export class ScriptContext {
   readonly transcript: TranscriptEntry[] = [];
@@ -108,7 +119,7 @@ export class ScriptContext {
   /** Sends a unary request and records the normalised response or error under `label`. */
   async call<M extends Method>(label: string, method: M, request: MessageInitShape<M['input']>, options: CallOptions = {}): Promise<RpcResult<MessageShape<M['output']>>> {
     const result = await this.client.unary(method, request);
-    this.record(label, 'ok' in result ? normalize(method.output, result.ok, this.ids, options.ignore) : { error: result.error });
+    this.record(label, 'ok' in result ? sortFields(normalize(method.output, result.ok, this.ids, options.ignore), options.unordered) : { error: result.error });
     return result;
   }
 
