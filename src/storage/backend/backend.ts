@@ -26,6 +26,11 @@ export interface BackendEntry {
 
 export type BackendEngine = 'memory' | 'lmdb';
 
+export interface BackendSize {
+  readonly totalBytes: number;
+  readonly inUseBytes: number;
+}
+
 /**
  * An ordered key-value store with buckets, the storage contract MVCC is written against
  * (the analogue of etcd's bbolt backend). Keys are byte strings (see bytes.ts), never empty.
@@ -48,5 +53,12 @@ export interface Backend {
   replaceAll(entries: Iterable<BackendEntry>): void;
   /** Every entry of every bucket, bucket by bucket in BUCKETS order, keys ascending (snapshot source). */
   entries(): IterableIterator<BackendEntry>;
+  /**
+   * Storage size without walking the data (for Status and the quota): `totalBytes` is what
+   * the store occupies, `inUseBytes` what its live data uses (etcd's dbSize and
+   * dbSizeInUse). memory: both are the bytes of keys and values; lmdb: file pages up to the
+   * last used one, and pages of the trees, as of the last commit.
+   */
+  size(): BackendSize;
   close(): void;
 }

@@ -1,7 +1,7 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { assert } from '../../base/assert.js';
 import { requireInteger } from '../../base/validate.js';
-import { BUCKETS, type Backend, type BackendEntry, type BackendOp, type Bucket } from './backend.js';
+import { BUCKETS, type Backend, type BackendEntry, type BackendOp, type BackendSize, type Bucket } from './backend.js';
 import { type ByteString, toByteString } from './bytes.js';
 import { BackendClosedError } from './errors.js';
 import { SortedMap } from './sorted-map.js';
@@ -105,6 +105,17 @@ export class LmdbBackend implements Backend {
     }
   }
 
+  size(): BackendSize {
+    this.checkOpen();
+    const envStats = this.env.getStats() as LmdbStats & { lastPageNumber: number };
+    let inUsePages = 0;
+    for (const db of this.dbs.values()) {
+      const stats = db.getStats() as LmdbStats;
+      inUsePages += stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages;
+    }
+    return { totalBytes: (envStats.lastPageNumber + 1) * envStats.pageSize, inUseBytes: inUsePages * envStats.pageSize };
+  }
+
   close(): void {
     if (this.closed) return;
     this.flush();
@@ -121,6 +132,14 @@ export class LmdbBackend implements Backend {
   private checkOpen(): void {
     if (this.closed) throw new BackendClosedError(this.engine);
   }
+}
+
+/** The fields of lmdb's getStats() used by size(). */
+interface LmdbStats {
+  pageSize: number;
+  treeBranchPageCount: number;
+  treeLeafPageCount: number;
+  overflowPages: number;
 }
 
 /** A plain Uint8Array view of a Buffer, so both engines hand out the same type. */

@@ -1,5 +1,5 @@
 import { assert } from '../../base/assert.js';
-import { BUCKETS, type Backend, type BackendEntry, type BackendOp, type Bucket } from './backend.js';
+import { BUCKETS, type Backend, type BackendEntry, type BackendOp, type BackendSize, type Bucket } from './backend.js';
 import { type ByteString, fromByteString, toByteString } from './bytes.js';
 import { BackendClosedError } from './errors.js';
 import { SortedMap } from './sorted-map.js';
@@ -15,6 +15,8 @@ export class MemoryBackend implements Backend {
   readonly engine = 'memory' as const;
   private buckets = new Map<Bucket, SortedMap<string>>(BUCKETS.map((name) => [name, new SortedMap<string>()]));
   private closed = false;
+  /** Bytes of all keys and values, kept up to date by every change. */
+  private bytes = 0;
 
   get(bucket: Bucket, key: ByteString): Uint8Array | undefined {
     const value = this.map(bucket).get(key);
@@ -31,8 +33,9 @@ export class MemoryBackend implements Backend {
     for (const op of ops) assert(op.key.length > 0 && this.buckets.has(op.bucket), 'backend op needs a known bucket and a non-empty key');
     for (const op of ops) {
       const map = this.buckets.get(op.bucket)!;
-      if (op.value === null) map.delete(op.key);
-      else map.set(op.key, toByteString(op.value));
+      const previous = op.value === null ? map.delete(op.key) : map.set(op.key, toByteString(op.value));
+      if (previous !== undefined) this.bytes -= op.key.length + previous.length;
+      if (op.value !== null) this.bytes += op.key.length + op.value.length;
     }
   }
 
@@ -43,18 +46,26 @@ export class MemoryBackend implements Backend {
   replaceAll(entries: Iterable<BackendEntry>): void {
     this.checkOpen();
     const fresh = new Map<Bucket, SortedMap<string>>(BUCKETS.map((name) => [name, new SortedMap<string>()]));
+    let bytes = 0;
     for (const entry of entries) {
       const map = fresh.get(entry.bucket);
       assert(map !== undefined && entry.key.length > 0, 'snapshot entry needs a known bucket and a non-empty key');
-      map.set(entry.key, toByteString(entry.value));
+      const previous = map.set(entry.key, toByteString(entry.value));
+      bytes += entry.key.length + entry.value.length - (previous === undefined ? 0 : entry.key.length + previous.length);
     }
     this.buckets = fresh;
+    this.bytes = bytes;
   }
 
   *entries(): IterableIterator<BackendEntry> {
     for (const bucket of BUCKETS) {
       for (const [key, value] of this.map(bucket).entries()) yield { bucket, key, value: fromByteString(value) };
     }
+  }
+
+  size(): BackendSize {
+    this.checkOpen();
+    return { totalBytes: this.bytes, inUseBytes: this.bytes };
   }
 
   close(): void {

@@ -38,11 +38,12 @@ export class SortedMap<V> {
     return chunk.keys[lowerBound(chunk.keys, key)] === key;
   }
 
-  set(key: string, value: V): void {
+  /** Sets `key` to `value`; returns the value it replaced, if any. */
+  set(key: string, value: V): V | undefined {
     if (this.chunks.length === 0) {
       this.chunks.push({ keys: [key], values: [value] });
       this.count = 1;
-      return;
+      return undefined;
     }
     let ci = this.chunkFor(key);
     if (ci === this.chunks.length) ci -= 1; // larger than every key: append to the last chunk
@@ -55,8 +56,9 @@ export class SortedMap<V> {
     } else {
       const i = lowerBound(keys, key);
       if (keys[i] === key) {
+        const previous = chunk.values[i];
         chunk.values[i] = value;
-        return;
+        return previous;
       }
       keys.splice(i, 0, key);
       chunk.values.splice(i, 0, value);
@@ -66,19 +68,21 @@ export class SortedMap<V> {
       const half = keys.length >>> 1;
       this.chunks.splice(ci + 1, 0, { keys: keys.splice(half), values: chunk.values.splice(half) });
     }
+    return undefined;
   }
 
-  delete(key: string): boolean {
+  /** Removes `key`; returns the value it had, if any. */
+  delete(key: string): V | undefined {
     const ci = this.chunkFor(key);
     const chunk = this.chunks[ci];
-    if (chunk === undefined) return false;
+    if (chunk === undefined) return undefined;
     const i = lowerBound(chunk.keys, key);
-    if (chunk.keys[i] !== key) return false;
+    if (chunk.keys[i] !== key) return undefined;
     chunk.keys.splice(i, 1);
-    chunk.values.splice(i, 1);
+    const [removed] = chunk.values.splice(i, 1);
     this.count -= 1;
     if (chunk.keys.length === 0) this.chunks.splice(ci, 1);
-    return true;
+    return removed;
   }
 
   clear(): void {

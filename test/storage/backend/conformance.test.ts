@@ -80,6 +80,24 @@ describe.each(engines)('backend conformance: $name', (engine) => {
     backend.close();
   });
 
+  it('reports its size without walking the data', () => {
+    const backend = engine.create();
+    const empty = backend.size();
+    backend.write(Array.from({ length: 2_000 }, (_, i) => ({ bucket: 'key' as const, key: `key-${i}`, value: new Uint8Array(100) })));
+    backend.flush();
+    const full = backend.size();
+    expect(full.inUseBytes).toBeGreaterThan(empty.inUseBytes + 200_000);
+    expect(full.totalBytes).toBeGreaterThanOrEqual(full.inUseBytes);
+    backend.write(Array.from({ length: 2_000 }, (_, i) => ({ bucket: 'key' as const, key: `key-${i}`, value: null })));
+    backend.flush();
+    expect(backend.size().inUseBytes).toBeLessThan(full.inUseBytes / 4);
+    if (engine.name === 'memory') {
+      backend.write([{ bucket: 'key', key: 'ab', value: new Uint8Array(3) }, { bucket: 'key', key: 'ab', value: new Uint8Array(5) }]);
+      expect(backend.size()).toEqual({ totalBytes: 7, inUseBytes: 7 }); // replaced, not added
+    }
+    backend.close();
+  });
+
   it('refuses use after close', () => {
     const backend = engine.create();
     backend.close();
