@@ -311,6 +311,7 @@ export class Member implements ServerPort {
 
   /** A follower received a snapshot: the backend, store, lessor and cluster state start over from it. */
   private restoreSnapshot(snapshot: Snapshot): void {
+    this.options.logger.info('restoring a snapshot from the leader', { index: snapshot.metadata.index, term: snapshot.metadata.term, bytes: snapshot.data.byteLength });
     restoreSnapshot(this.backend, [snapshot.data]);
     // Watchers belong to the old store; they end with a compaction-style cancel and clients resume.
     this.watchable.close();
