@@ -14,6 +14,7 @@ import { requireInteger } from '../../base/validate.js';
 import { authService } from './auth-service.js';
 import { clusterService } from './cluster-service.js';
 import { electionService } from './election-service.js';
+import { guarded } from './guards.js';
 import { healthService } from './health-service.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
@@ -77,9 +78,13 @@ export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): 
     authService(port),
     lockService(port, limits),
     electionService(port, limits, tracker),
-    healthService(tracker),
   ];
-  for (const service of services) server.addService(service.definition, service.implementation);
+  for (const service of services) {
+    const { definition, implementation } = guarded(port, service);
+    server.addService(definition, implementation);
+  }
+  const health = healthService(tracker);
+  server.addService(health.definition, health.implementation);
 
   return {
     server,

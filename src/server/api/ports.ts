@@ -41,6 +41,13 @@ export interface ServerPort {
   clusterId(): bigint;
   /** The current raft term (for response headers). */
   raftTerm(): number;
+  /**
+   * Optional, cheap (called per request): the leader this member knows (0n: none) and whether
+   * it is a learner. With it the API applies etcd's request guards: `hasleader` metadata
+   * needs a leader, and a learner serves only Status and serializable Range. Without it only
+   * the `hasleader` guard runs, through status().
+   */
+  role?(): { readonly leader: bigint; readonly isLearner: boolean };
 
   /**
    * Proposes `request` through raft and resolves with what applying it produced on this

@@ -1,16 +1,14 @@
 /**
  * The Watch service: each bidirectional call is a WatchStream. Requests are handled one at a
  * time in arrival order (the stream is read with backpressure: the next request is read only
- * after the previous one's response was accepted by the transport). With the `hasleader`
- * metadata a stream is refused when the member knows no leader (etcd's require-leader). The
- * periodic progress notification runs on the injected clock.
+ * after the previous one's response was accepted by the transport). The require-leader
+ * guard runs in front (guards.ts). The periodic progress notification runs on the injected clock.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Clock } from '../../base/clock.js';
 import { requireInteger } from '../../base/validate.js';
 import { Watch } from '../../gen/etcdserverpb/rpc_pb.js';
 import type * as pb from '../../gen/etcdserverpb/rpc_pb.js';
-import { serverError } from '../errors.js';
 import { toServiceError } from './grpc-status.js';
 import { type StreamTracker, writeMessage } from './unary.js';
 import type { ServerPort } from './ports.js';
@@ -50,10 +48,6 @@ export function watchService(port: ServerPort, options: WatchServiceOptions): Wa
 
   const watch = (call: ServerDuplexStream<pb.WatchRequest, pb.WatchResponse>): void => {
     if (!options.tracker.track(call)) return;
-    if (call.metadata.get('hasleader')[0] === 'true' && port.status().leader === 0n) {
-      call.emit('error', toServiceError(serverError('noLeader')));
-      return;
-    }
     let failed = false;
     const fail = (error: unknown): void => {
       if (failed) return;

@@ -78,6 +78,31 @@ describe('health', () => {
   });
 });
 
+describe('guards', () => {
+  it('answers "no leader" to calls that require a leader while there is none', async () => {
+    const { api, client } = await setup();
+    api.port.hasLeader = false;
+    const metadata = new Metadata();
+    metadata.set('hasleader', 'true');
+    expect(await client.unary(KV.method.put, { key: b('k'), value: b('v') }, 10_000, metadata)).toEqual({ error: { code: status.UNAVAILABLE, details: 'etcdserver: no leader' } });
+    expect('ok' in (await client.unary(KV.method.put, { key: b('k'), value: b('v') }))).toBe(true);
+  });
+
+  it('serves only Status and serializable Range on a learner', async () => {
+    const { api, client } = await setup();
+    api.port.learner = true;
+    const refused = { error: { code: status.UNAVAILABLE, details: 'etcdserver: rpc not supported for learner' } };
+    expect(await client.unary(KV.method.put, { key: b('k'), value: b('v') })).toEqual(refused);
+    expect(await client.unary(KV.method.range, { key: b('k') })).toEqual(refused);
+    expect('ok' in (await client.unary(KV.method.range, { key: b('k'), serializable: true }))).toBe(true);
+    expect('ok' in (await client.unary(Maintenance.method.status, {}))).toBe(true);
+    const stream = client.duplex(Watch.method.watch);
+    await expect(stream.next()).rejects.toThrow(/not supported for learner/);
+    expect(stream.status).toEqual(refused.error);
+    expect(await client.unary(Health.method.check, {})).toMatchObject({ ok: { status: HealthCheckResponse_ServingStatus.SERVING } });
+  });
+});
+
 describe('watch streams', () => {
   it('refuses a require-leader stream without a leader', async () => {
     const { api, client } = await setup();

@@ -35,8 +35,10 @@ export class MemoryPort implements ServerPort {
   readonly watchable: WatchableStore;
   readonly lessor: Lessor;
   readonly counters = { proposals: 0, readBarriers: 0, defragments: 0 };
-  /** When false, status() reports no leader (for require-leader tests). */
+  /** When false, status() and role() report no leader (for require-leader tests). */
   hasLeader = true;
+  /** When true, role() reports a learner (for the learner guard). */
+  learner = false;
   private readonly clusterIdValue: bigint;
   private index = 0;
   private readonly ids: IdGenerator;
@@ -70,6 +72,10 @@ export class MemoryPort implements ServerPort {
 
   raftTerm(): number {
     return 2;
+  }
+
+  role(): { leader: bigint; isLearner: boolean } {
+    return { leader: this.hasLeader ? this.memberId : 0n, isLearner: this.learner };
   }
 
   propose(request: ProposalRequest): Promise<unknown> {

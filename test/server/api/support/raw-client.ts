@@ -6,8 +6,8 @@
  */
 import { create } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
-import { credentials, makeClientConstructor } from '@grpc/grpc-js';
-import type { Client as GrpcClient, ClientDuplexStream, Metadata, ServiceError } from '@grpc/grpc-js';
+import { credentials, makeClientConstructor, Metadata } from '@grpc/grpc-js';
+import type { Client as GrpcClient, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import { serviceDefinition } from '../../../../src/server/api/service-definition.js';
 
 export interface RpcError {
@@ -35,10 +35,10 @@ export class RawClient {
   }
 
   /** A unary call; resolves with the response or the gRPC error (never rejects for a status). */
-  unary<M extends Method>(method: M, request: MessageInitShape<M['input']>, timeoutMs = 10_000): Promise<RpcResult<MessageShape<M['output']>>> {
+  unary<M extends Method>(method: M, request: MessageInitShape<M['input']>, timeoutMs = 10_000, metadata: Metadata = new Metadata()): Promise<RpcResult<MessageShape<M['output']>>> {
     const client = this.client(method.parent);
     return new Promise((resolve) => {
-      client[method.localName]!(create(method.input, request), { deadline: Date.now() + timeoutMs }, (error: ServiceError | null, response: MessageShape<M['output']>) => {
+      client[method.localName]!(create(method.input, request), metadata, { deadline: Date.now() + timeoutMs }, (error: ServiceError | null, response: MessageShape<M['output']>) => {
         if (error) resolve({ error: { code: error.code, details: error.details } });
         else resolve({ ok: response });
       });

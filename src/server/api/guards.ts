@@ -1,0 +1,59 @@
+/**
+ * etcd's request guards, applied in front of every handler (what its gRPC interceptors do):
+ * a call with the `hasleader: true` metadata fails with "etcdserver: no leader" while the
+ * member knows no leader; on a learner, only Status and serializable Range are served (etcd
+ * 3.4: every other unary call and every stream fails with "rpc not supported for learner").
+ * The health service is never guarded.
+ */
+import type { Metadata, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { serverError } from '../errors.js';
+import { toServiceError } from './grpc-status.js';
+import type { ServerPort } from './ports.js';
+import type { ServiceBinding } from './service-definition.js';
+
+type Handler = (call: GuardedCall, callback?: (error: unknown) => void) => void;
+
+interface GuardedCall {
+  readonly metadata: Metadata;
+  readonly request?: unknown;
+  emit(event: 'error', error: unknown): boolean;
+}
+
+const LEARNER_UNARY = new Set(['/etcdserverpb.Maintenance/Status', '/etcdserverpb.KV/Range']);
+
+/** The guard's verdict for one call: an error to answer with, or undefined to proceed. */
+export function guardError(port: ServerPort, path: string, streaming: boolean, metadata: Metadata, request: unknown): Error | undefined {
+  const role = port.role?.();
+  if (metadata.get('hasleader')[0] === 'true') {
+    const leader = role?.leader ?? port.status().leader;
+    if (leader === 0n) return serverError('noLeader');
+  }
+  if (role?.isLearner) {
+    const allowed = !streaming && LEARNER_UNARY.has(path) && (path !== '/etcdserverpb.KV/Range' || (request as { serializable?: boolean }).serializable === true);
+    if (!allowed) return serverError('notSupportedForLearner');
+  }
+  return undefined;
+}
+
+/** Wraps every handler of `binding` with the guards. */
+export function guarded(port: ServerPort, binding: ServiceBinding): ServiceBinding {
+  const definition: ServiceDefinition = binding.definition;
+  const implementation: UntypedServiceImplementation = {};
+  for (const [name, method] of Object.entries(definition)) {
+    const handler = binding.implementation[name] as unknown as Handler | undefined;
+    if (handler === undefined) continue;
+    const streaming = method.requestStream || method.responseStream;
+    const wrapped: Handler = (call, callback) => {
+      // A client stream's request arrives later; the learner rule for streams does not need it.
+      const error = guardError(port, method.path, streaming, call.metadata, method.requestStream ? undefined : call.request);
+      if (error === undefined) {
+        handler(call, callback);
+        return;
+      }
+      if (callback !== undefined) callback(toServiceError(error));
+      else call.emit('error', toServiceError(error));
+    };
+    implementation[name] = wrapped as unknown as UntypedServiceImplementation[string];
+  }
+  return { definition, implementation };
+}
