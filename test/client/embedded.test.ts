@@ -115,6 +115,29 @@ describe('client over an embedded member', () => {
     }
   });
 
+  it('destroy() ends calls in flight and watchers with the reason; close() drains first', async () => {
+    const member = new FakeMember('m');
+    const client = new Client({ embedded: [member] });
+    const hanging = client.put('hang', 'x').then((result) => result);
+    const watcher = client.watch('k');
+    await watcher.ready();
+    const reason = new Error('shutting down');
+    client.destroy(reason);
+    await expect(hanging).rejects.toBe(reason);
+    await expect(watcher.next()).rejects.toMatchObject({ code: 'ERR_CLIENT_CLOSED', cause: reason });
+    await expect(client.get('k')).rejects.toBe(reason);
+    client.destroy();
+    await client.close();
+
+    const draining = new Client({ embedded: [new FakeMember('n')] });
+    // A builder is sent when awaited (then() is called), so start it before closing.
+    const write = draining.put('a', '1').then((result) => result);
+    const closed = draining.close();
+    await expect(write).resolves.toMatchObject({ header: { revision: 2n } });
+    await closed;
+    await expect(draining.get('a')).rejects.toMatchObject({ code: 'ERR_CLIENT_CLOSED' });
+  });
+
   it('skips an unusable member and uses the next one', async () => {
     const down = new FakeMember('down');
     down.healthy = false;
