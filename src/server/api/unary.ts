@@ -49,26 +49,40 @@ export interface CallContext {
 
 export type UnaryHandler<I, O> = (request: I, context: CallContext) => Promise<O>;
 
-function abortError(message: string): Error {
-  const error = new Error(message);
-  error.name = 'AbortError';
-  return error;
+/** The abort reason of a cancelled call: one shared instance (no stack capture per call). */
+const CANCELLED_BY_CLIENT: Error = Object.assign(new Error('call cancelled by the client'), { name: 'AbortError' });
+
+interface CancellableCall {
+  once(event: 'cancelled', listener: () => void): unknown;
 }
 
-/** A signal that aborts when `call` is cancelled by the client (or its deadline passes). */
-export function callSignal(call: { on(event: 'cancelled', listener: () => void): unknown }): AbortSignal {
+/**
+ * A signal that aborts when `call` is cancelled by the client (or its deadline passes) while
+ * `isDone()` is false; grpc-js also reports 'cancelled' as a finished call closes, which must
+ * not abort anything.
+ */
+export function callSignal(call: CancellableCall, isDone: () => boolean = () => false): AbortSignal {
   const controller = new AbortController();
-  call.on('cancelled', () => controller.abort(abortError('call cancelled by the client')));
+  call.once('cancelled', () => {
+    if (!isDone()) controller.abort(CANCELLED_BY_CLIENT);
+  });
   return controller.signal;
 }
 
 export function unary<I, O>(handler: UnaryHandler<I, O>): (call: ServerUnaryCall<I, O>, callback: sendUnaryData<O>) => void {
   return (call, callback) => {
-    const signal = callSignal(call);
+    let done = false;
+    const signal = callSignal(call, () => done);
     // A handler that throws synchronously is treated like one that rejects.
     new Promise<O>((resolve) => resolve(handler(call.request, { signal, metadata: call.metadata }))).then(
-      (response) => callback(null, response),
-      (error: unknown) => callback(toServiceError(error)),
+      (response) => {
+        done = true;
+        callback(null, response);
+      },
+      (error: unknown) => {
+        done = true;
+        callback(toServiceError(error));
+      },
     );
   };
 }
