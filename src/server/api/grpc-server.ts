@@ -15,6 +15,7 @@ import { authService } from './auth-service.js';
 import { clusterService } from './cluster-service.js';
 import { electionService } from './election-service.js';
 import { guarded } from './guards.js';
+import { LeaderMonitor } from './leader-monitor.js';
 import { healthService } from './health-service.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
@@ -38,6 +39,8 @@ export interface GrpcServerOptions {
   readonly version?: string;
   /** Reported by Status as dbSizeQuota (default 0: not reported). */
   readonly quotaBackendBytes?: number;
+  /** How long without a leader before require-leader streams end (default 3000 ms: etcd's 3 election timeouts). */
+  readonly noLeaderStreamTimeoutMs?: number;
   /** Extra grpc-js server options (TLS is chosen at bind time). */
   readonly channelOptions?: ChannelOptions;
 }
@@ -68,6 +71,7 @@ export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): 
     ...options.channelOptions,
   });
   const tracker = new StreamTracker();
+  const monitor = new LeaderMonitor(port, options.clock, options.noLeaderStreamTimeoutMs);
   const watch = watchService(port, { clock: options.clock, tracker, ...(options.progressIntervalMs === undefined ? {} : { progressIntervalMs: options.progressIntervalMs }) });
   const services: ServiceBinding[] = [
     kvService(port, limits),
@@ -80,7 +84,7 @@ export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): 
     electionService(port, limits, tracker),
   ];
   for (const service of services) {
-    const { definition, implementation } = guarded(port, service);
+    const { definition, implementation } = guarded(port, service, monitor);
     server.addService(definition, implementation);
   }
   const health = healthService(tracker);
@@ -97,11 +101,13 @@ export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): 
       // Unary calls finish; long-lived streams are ended with etcd's "server stopped".
       const done = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       watch.close();
+      monitor.close();
       tracker.endAll(serverError('stopped'));
       return done;
     },
     forceShutdown() {
       watch.close();
+      monitor.close();
       tracker.endAll(serverError('stopped'));
       server.forceShutdown();
     },

@@ -3,13 +3,16 @@
  * a call with the `hasleader: true` metadata fails with "etcdserver: no leader" while the
  * member knows no leader; on a learner, only Status and serializable Range are served (etcd
  * 3.4: every other unary call and every stream fails with "rpc not supported for learner").
- * The health service is never guarded.
+ * Require-leader streams are then watched by the LeaderMonitor. The health service is never
+ * guarded.
  */
 import type { Metadata, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { serverError } from '../errors.js';
 import { toServiceError } from './grpc-status.js';
 import type { ServerPort } from './ports.js';
+import type { LeaderMonitor } from './leader-monitor.js';
 import type { ServiceBinding } from './service-definition.js';
+import type { TrackedCall } from './unary.js';
 
 type Handler = (call: GuardedCall, callback?: (error: unknown) => void) => void;
 
@@ -35,8 +38,8 @@ export function guardError(port: ServerPort, path: string, streaming: boolean, m
   return undefined;
 }
 
-/** Wraps every handler of `binding` with the guards. */
-export function guarded(port: ServerPort, binding: ServiceBinding): ServiceBinding {
+/** Wraps every handler of `binding` with the guards; require-leader streams go to `monitor`. */
+export function guarded(port: ServerPort, binding: ServiceBinding, monitor: LeaderMonitor): ServiceBinding {
   const definition: ServiceDefinition = binding.definition;
   const implementation: UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(definition)) {
@@ -47,6 +50,7 @@ export function guarded(port: ServerPort, binding: ServiceBinding): ServiceBindi
       // A client stream's request arrives later; the learner rule for streams does not need it.
       const error = guardError(port, method.path, streaming, call.metadata, method.requestStream ? undefined : call.request);
       if (error === undefined) {
+        if (streaming && call.metadata.get('hasleader')[0] === 'true') monitor.add(call as unknown as TrackedCall);
         handler(call, callback);
         return;
       }

@@ -103,6 +103,50 @@ describe('guards', () => {
   });
 });
 
+describe('leader monitor', () => {
+  it('ends require-leader streams after three election timeouts without a leader, and only those', async () => {
+    const { api, client } = await setup();
+    const metadata = new Metadata();
+    metadata.set('hasleader', 'true');
+    const required = client.duplex(Watch.method.watch, metadata);
+    const plain = client.duplex(Watch.method.watch);
+    for (const stream of [required, plain]) {
+      stream.send({ requestUnion: { case: 'createRequest', value: { key: b('m') } } });
+      expect((await stream.next()).created).toBe(true);
+    }
+    api.port.hasLeader = false;
+    api.port.clock.advance(2_000); // leaderless for less than 3 s: nothing happens
+    await client.unary(KV.method.put, { key: b('m'), value: b('1') });
+    expect((await required.next()).events).toHaveLength(1);
+    api.port.clock.advance(2_000);
+    await expect(required.next()).rejects.toThrow(/stream ended/);
+    expect(required.status).toEqual({ code: status.UNAVAILABLE, details: 'etcdserver: no leader' });
+    await client.unary(KV.method.put, { key: b('m'), value: b('2') });
+    expect((await plain.next()).events).toHaveLength(1);
+    expect((await plain.next()).events).toHaveLength(1);
+    plain.close();
+  });
+
+  it('keeps require-leader streams when the leader comes back in time', async () => {
+    const { api, client } = await setup();
+    const metadata = new Metadata();
+    metadata.set('hasleader', 'true');
+    const stream = client.duplex(Watch.method.watch, metadata);
+    stream.send({ requestUnion: { case: 'createRequest', value: { key: b('n') } } });
+    expect((await stream.next()).created).toBe(true);
+    api.port.hasLeader = false;
+    api.port.clock.advance(2_000);
+    api.port.hasLeader = true;
+    api.port.clock.advance(1_000);
+    api.port.hasLeader = false;
+    api.port.clock.advance(2_000);
+    await client.unary(KV.method.put, { key: b('n'), value: b('1') });
+    expect((await stream.next()).events).toHaveLength(1);
+    expect(stream.status).toBeUndefined();
+    stream.close();
+  });
+});
+
 describe('watch streams', () => {
   it('refuses a require-leader stream without a leader', async () => {
     const { api, client } = await setup();
