@@ -1,6 +1,6 @@
 import { ConclaveError, InvalidOptionError } from '../base/errors.js';
 import { startMember } from '../server/index.js';
-import type { RunningMember } from '../server/index.js';
+import type { MemberOptions, RunningMember } from '../server/index.js';
 import { resolveMemberOptions } from '../server/member-options.js';
 import { FATAL_EXIT_CODE } from '../storage/options.js';
 import { UsageError, formatFlagHelp, parseFlags } from './flags.js';
@@ -37,7 +37,7 @@ Exit codes: 0 stopped, 1 could not start, 2 bad flags, 70 fatal storage error.
 `;
 
 /** Runs `conclave server`; resolves with the process exit code once the member has stopped. */
-export async function runServer(argv: readonly string[], io: CommandIo): Promise<number> {
+export async function runServer(argv: readonly string[], io: CommandIo, start: (options: MemberOptions) => Promise<RunningMember> = startMember): Promise<number> {
   let settings;
   try {
     const parsed = parseFlags(argv, SERVER_FLAGS, REJECTED_SERVER_FLAGS);
@@ -62,7 +62,7 @@ export async function runServer(argv: readonly string[], io: CommandIo): Promise
   const logger = new StderrLogger(settings.logLevel, io.err);
   let running: RunningMember;
   try {
-    running = await startMember({ ...settings.options, logger });
+    running = await start({ ...settings.options, logger });
   } catch (error) {
     logger.error('could not start', { error });
     return isStorageFailure(error) ? EXIT_FATAL : EXIT_START_FAILED;
@@ -100,8 +100,10 @@ function waitForStop(running: RunningMember, logger: StderrLogger, io: CommandIo
         return;
       }
       stopping = true;
-      logger.info('stop signal received: handing leadership away, then stopping', { signal, leader: running.member.isLeader() });
-      running.close().then(
+      const { member } = running;
+      const wasLeader = member.isLeader() && member.members().some((m) => !m.isLearner && m.id !== member.memberId);
+      logger.info(wasLeader ? 'stop signal received: handing leadership away, then stopping' : 'stop signal received: stopping', { signal });
+      handOff(running, wasLeader, logger).then(() => running.close()).then(
         () => {
           logger.info('stopped');
           finish(running.member.fatalError === undefined ? EXIT_OK : EXIT_FATAL);
@@ -130,4 +132,13 @@ function waitForStop(running: RunningMember, logger: StderrLogger, io: CommandIo
       },
     );
   });
+}
+
+/** A leader with other voters hands leadership to one before closing (close() would too; this says how it went). */
+async function handOff(running: RunningMember, wasLeader: boolean, logger: StderrLogger): Promise<void> {
+  if (!wasLeader) return;
+  await running.member.transferLeadershipAway();
+  const leader = running.member.leaderId();
+  if (running.member.isLeader()) logger.warn('could not hand leadership away (no caught-up voter answered); stopping anyway');
+  else logger.info('handed leadership away', { to: leader === 0n ? 'election pending' : leader.toString(16) });
 }

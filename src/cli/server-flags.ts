@@ -73,7 +73,7 @@ export function readConfigFile(path: string, read: (path: string) => string = (p
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`--config-file: ${path} is not JSON (${(error as Error).message}); YAML is not supported`);
+    throw new UsageError(`--config-file: ${path} is not JSON (${(error as Error).message.replace(/\s+/g, ' ')}); YAML is not supported`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--config-file: ${path} must hold a JSON object of flag names to values`);
   const values = new Map<string, string>();

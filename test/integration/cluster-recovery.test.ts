@@ -119,12 +119,27 @@ for (const engine of ['memory', 'lmdb'] as const) {
       for (const [k, v] of writes.acknowledged) everyAcknowledged.set(k, v);
       await check(cluster.nodes, 'it/');
     }, 180_000);
+
+    // One engine is enough for the signal path (it does not touch the backend).
+    it.runIf(engine === 'memory')('SIGTERM on the leader hands leadership to another member, then the process exits 0', async () => {
+      const leader = await leaderNode(cluster);
+      leader.process!.signal('SIGTERM');
+      expect(await leader.process!.exited).toEqual({ code: 0, signal: null });
+      expect(leader.log).toMatch(/info {2}handed leadership away to=[0-9a-f]+\n/);
+      const rest = cluster.nodes.filter((n) => n !== leader);
+      const next = await leaderNode(cluster, rest);
+      expect(next).not.toBe(leader);
+      await etcdctl(cluster.endpoints(rest), ['put', 'it/after-sigterm', 'yes']);
+      for (const node of rest) {
+        await waitFor(async () => expect(await etcdctl([node.endpoint], ['get', 'it/after-sigterm', '--print-value-only', '--consistency=s'])).toBe('yes\n'));
+      }
+    }, 120_000);
   });
 }
 
-async function leaderNode(cluster: ConclaveCluster): Promise<ConclaveNode> {
+async function leaderNode(cluster: ConclaveCluster, nodes: readonly ConclaveNode[] = cluster.nodes): Promise<ConclaveNode> {
   return waitFor(async () => {
-    for (const node of cluster.nodes) {
+    for (const node of nodes) {
       const client = node.client();
       try {
         const status = await client.maintenance.status();
