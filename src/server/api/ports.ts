@@ -51,8 +51,10 @@ export interface ServerPort {
 
   /**
    * Proposes `request` through raft and resolves with what applying it produced on this
-   * member: for put/deleteRange/txn/compaction the mvcc ApplyResult, for leases
-   * `{ id, ttlSeconds }` / `{ deleted }`, for alarms the alarm list. Rejects with an
+   * member: for put/deleteRange/txn/compaction the mvcc response op (an mvcc ApplyResult is
+   * accepted too and unwrapped by the API), for a lease grant (ID 0: the member picks the id
+   * before proposing, as etcd does) or revoke `{ id, ttlSeconds }` / `{ deleted }`, for
+   * alarms the alarm list (AlarmInfo[], as etcd's applier answers each action). Rejects with an
    * EtcdRequestError (etcd's exact code and message) when the request fails, and with the
    * server errors of src/server/errors.ts when it cannot be committed (no leader, timeout,
    * stopped, too many requests).
