@@ -3,13 +3,16 @@
 // (did the read take the barrier?), read-only txns served without a proposal, the health
 // service, require-leader watches, watch progress notifications driven by the FakeClock,
 // fragments, cancel of unknown ids, membership calls and maintenance answers.
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Metadata, status } from '@grpc/grpc-js';
 import {
   Cluster, Compare_CompareResult, Compare_CompareTarget, KV, Maintenance, Watch,
 } from '../../../src/gen/etcdserverpb/rpc_pb.js';
+import type { SnapshotResponse } from '../../../src/gen/etcdserverpb/rpc_pb.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../../../src/gen/grpc/health/v1/health_pb.js';
-import { backendHash } from '../../../src/server/api/maintenance-service.js';
+import { backendHash, unalignSnapshot } from '../../../src/server/api/maintenance-service.js';
+import { writeSnapshot } from '../../../src/storage/backend/index.js';
 import { RawClient } from './support/raw-client.js';
 import { startApi, type RunningApi } from './support/api-server.js';
 
@@ -67,6 +70,35 @@ describe('reads', () => {
     expect(api.port.counters.proposals).toBe(before.proposals);
     await client.unary(KV.method.txn, { compare, success: [{ request: { case: 'requestPut', value: { key: b('r'), value: b('2') } } }] });
     expect(api.port.counters.proposals).toBe(before.proposals + 1);
+  });
+});
+
+describe('wire edge cases', () => {
+  it('treats revisions beyond the safe integer range as future revisions', async () => {
+    const { client } = await setup();
+    expect(await client.unary(KV.method.range, { key: b('k'), revision: 1n << 62n })).toEqual({ error: { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision is a future revision' } });
+    expect(await client.unary(KV.method.compact, { revision: (1n << 63n) - 1n })).toEqual({ error: { code: status.OUT_OF_RANGE, details: 'etcdserver: mvcc: required revision is a future revision' } });
+  });
+
+  it('streams a snapshot in 32 KiB pieces with remaining_bytes, then its SHA-256', async () => {
+    const { api, client } = await setup();
+    for (let i = 0; i < 100; i += 1) await client.unary(KV.method.put, { key: b(`s/${i}`), value: new Uint8Array(1024).fill(i) });
+    const stream = client.serverStream(Maintenance.method.snapshot, {});
+    const pieces: SnapshotResponse[] = [];
+    for (;;) {
+      const piece = await stream.next().catch(() => undefined);
+      if (piece === undefined) break;
+      pieces.push(piece);
+    }
+    expect(stream.status).toBe('eof');
+    const body = Buffer.concat(pieces.slice(0, -1).map((p) => p.blob));
+    expect(pieces.length).toBeGreaterThan(3);
+    expect(pieces.slice(0, -2).every((p) => p.blob.length === 32 * 1024)).toBe(true);
+    expect(pieces.slice(0, -1).map((p) => p.remainingBytes)).toEqual(pieces.slice(0, -1).map((_, i) => BigInt(body.length - pieces.slice(0, i + 1).reduce((n, p) => n + p.blob.length, 0))));
+    const last = pieces.at(-1)!;
+    expect(last.remainingBytes).toBe(0n);
+    expect(Buffer.from(last.blob).equals(createHash('sha256').update(body).digest())).toBe(true);
+    expect(Buffer.from(unalignSnapshot(Buffer.concat([body, last.blob]))).equals(Buffer.concat([...writeSnapshot(api.port.store.backend, 4096)]))).toBe(true);
   });
 });
 
