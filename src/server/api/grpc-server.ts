@@ -55,8 +55,9 @@ export interface GrpcApiServer {
   forceShutdown(): void;
 }
 
-/** etcd's server keepalive floor: clients pinging more often than this get GOAWAY. */
-const MIN_PING_INTERVAL_MS = 5_000;
+/** etcd's server keepalive: ping an idle client every 2 h, drop it if no answer in 20 s. */
+const KEEPALIVE_TIME_MS = 2 * 60 * 60 * 1000;
+const KEEPALIVE_TIMEOUT_MS = 20_000;
 
 export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): GrpcApiServer {
   const maxRequestBytes = validateMaxRequestBytes(options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
@@ -67,7 +68,8 @@ export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): 
   const server = new Server({
     'grpc.max_receive_message_length': grpcMaxReceiveBytes(maxRequestBytes),
     'grpc.max_send_message_length': -1,
-    'grpc.http2.min_ping_interval_without_data_ms': MIN_PING_INTERVAL_MS,
+    'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
     ...options.channelOptions,
   });
   const tracker = new StreamTracker();
