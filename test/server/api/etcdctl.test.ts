@@ -110,6 +110,16 @@ describe.skipIf(skip !== undefined)('etcdctl 3.4 against the gRPC API', () => {
     expect((await run('lease', 'keep-alive', '--once', id).catch((e: Error) => e.message))).toMatch(/not found|expired/);
   });
 
+  it('lease keep-alive keeps renewing on its stream until stopped', async () => {
+    const id = /^lease ([0-9a-f]+) granted/.exec((await run('lease', 'grant', '2')).trim())![1]!;
+    const keeper = new EtcdctlProcess(endpoints, ['lease', 'keep-alive', id]);
+    processes.push(keeper);
+    // etcdctl renews every TTL/3 on one stream: two answers show the stream stays open.
+    await waitFor(() => expect(keeper.lines().filter((line) => line === `lease ${id} keepalived with TTL(2)`).length).toBeGreaterThanOrEqual(2));
+    await keeper.kill();
+    expect((await run('lease', 'revoke', id)).trim()).toBe(`lease ${id} revoked`);
+  });
+
   it('lock: a second etcdctl lock waits until the first holder exits', async () => {
     const first = new EtcdctlProcess(endpoints, ['lock', 'ctl-lock']);
     processes.push(first);
