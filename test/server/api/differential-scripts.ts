@@ -335,4 +335,20 @@ export const scripts: Record<string, Script> = {
     if ('ok' in campaign) await c.call('resign', Election.method.resign, { leader: campaign.ok.leader! });
     if ('ok' in leases) for (const kv of leases.ok.kvs) await c.call('revoke', Lease.method.leaseRevoke, { ID: kv.lease });
   },
+
+  async 'txn: a compare whose value does not match its target compares against zero'(c) {
+    await put(c, 'seed', 'cu/k', 'v');
+    await c.call('version target with a value union', KV.method.txn, {
+      compare: [{ key: b('cu/k'), target: Compare_CompareTarget.VERSION, result: Compare_CompareResult.GREATER, targetUnion: { case: 'value', value: b('zzz') } }],
+      success: [txnOpRange('cu/k', { keysOnly: true })], failure: [],
+    });
+    await c.call('mod target with no union', KV.method.txn, {
+      compare: [{ key: b('cu/k'), target: Compare_CompareTarget.MOD, result: Compare_CompareResult.EQUAL }],
+      success: [], failure: [txnOpRange('cu/k', { countOnly: true })],
+    });
+    await c.call('value target with no union on an existing key', KV.method.txn, {
+      compare: [{ key: b('cu/k'), target: Compare_CompareTarget.VALUE, result: Compare_CompareResult.GREATER }],
+      success: [txnOpPut('cu/k', 'w')], failure: [],
+    });
+  },
 };
