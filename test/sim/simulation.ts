@@ -112,19 +112,17 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     log(`config at ${entry.index}: voters=${[...newestConfig.voters].join(',')} learners=${[...newestConfig.learners].join(',')}`);
     shutDownRemoved();
   };
-  // Members no longer in the configuration shut down (etcd's peers refuse a removed member and
-  // it stops) — except a leader, which first hands leadership to a remaining voter.
+  // A member that applied its own removal shuts down, as etcd's does — except a leader, which
+  // first hands leadership to a remaining voter. Its peers that applied the removal refuse its
+  // messages (see deliverDue), as etcd's transport refuses removed members.
   const shutDownRemoved = (): void => {
     for (const [id, node] of nodes) {
-      if (node.removed || newestConfig.voters.has(id) || newestConfig.learners.has(id) || !isKnownMember(id)) continue;
+      if (node.removed || !node.harness.isSelfRemoved()) continue;
       if (!node.down && node.harness.rawNode.raft.role === 'leader') continue;
       node.removed = true;
-      log(`node ${id} removed and shut down`);
+      log(`node ${id} applied its removal and shut down`);
     }
   };
-  // A node that joined but whose addition was not yet applied anywhere is not "removed".
-  const addedAt = new Map<NodeId, number>(ids.map((id) => [id, 0]));
-  const isKnownMember = (id: NodeId): boolean => (addedAt.get(id) ?? Infinity) <= newestConfig.index;
 
   const handleReady = (node: SimNode, crashAfterPersist: boolean): void => {
     const harness = node.harness;
@@ -167,6 +165,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     }
     for (const m of deliver) {
       const target = nodes.get(m.to)!;
+      if (target.harness.removedIds.has(m.from)) continue;
       target.harness.step(m);
       if (m.type === 'snap') {
         const sender = nodes.get(m.from);
@@ -228,7 +227,6 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
         const id = nextId;
         nextId += 1n;
         nodes.set(id, { harness: HarnessNode.joining(id, nodeOptions, options.seed * 31 + Number(id)), down: false, removed: false });
-        addedAt.set(id, Infinity);
         changes.push({ type: 'addLearner', nodeId: id });
       } else if (choice === 1 && learners.length > 0) {
         changes.push({ type: 'addVoter', nodeId: pick(learners)! });
@@ -247,7 +245,6 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     try {
       leader.harness.rawNode.proposeConfChange({ transition, changes, context: new Uint8Array(0) });
       confChanges += 1;
-      for (const c of changes) if (addedAt.get(c.nodeId) === Infinity) addedAt.set(c.nodeId, leader.harness.rawNode.raft.raftLog.lastIndex());
       log(`leader ${leader.harness.id} proposed ${transition} [${changes.map((c) => `${c.type} ${c.nodeId}`).join(', ')}]`);
     } catch (error) {
       if (!(error instanceof ProposalDroppedError)) throw error;
@@ -416,7 +413,8 @@ function describeNode(node: SimNode): string {
   const cs = r.tracker.confState();
   const config = `v=${cs.voters.join(',')}${cs.votersOutgoing.length > 0 ? `&&${cs.votersOutgoing.join(',')}` : ''}${cs.learners.length > 0 ? ` l=${cs.learners.join(',')}` : ''}`;
   const state = node.removed ? 'removed' : node.down ? 'down' : r.role;
-  return `[${node.harness.id} ${state} term=${r.term} vote=${r.vote} lead=${r.lead} commit=${r.raftLog.committed} applied=${r.raftLog.applied} last=${r.raftLog.lastIndex()}/${r.raftLog.lastTerm()} ${config}]`;
+  const progress = r.role === 'leader' ? ` progress={${[...r.tracker.progress].map(([id, pr]) => `${id}:${pr.describe()}`).join('; ')}}` : '';
+  return `[${node.harness.id} ${state} removedIds=${[...node.harness.removedIds].join(",")} term=${r.term} vote=${r.vote} lead=${r.lead} commit=${r.raftLog.committed} applied=${r.raftLog.applied} last=${r.raftLog.lastIndex()}/${r.raftLog.lastTerm()} first=${r.raftLog.firstIndex()} ${config}${progress}]`;
 }
 
 function shuffle<T>(items: T[], random: SeededRandom): void {

@@ -11,8 +11,12 @@ export function stepLeader(r: Raft, m: Message): void {
       r.bcastHeartbeat();
       return;
     case 'checkQuorum':
-      if (!r.tracker.quorumActive(r.id)) {
-        // Not heard from a quorum for an election timeout: another leader may exist (section 6.2 of the dissertation).
+      // Not heard from a quorum for an election timeout: another leader may exist (section 6.2
+      // of the dissertation). A leader that is no longer a voter does not step down this way:
+      // it is handing leadership off, and the voters may still need it to learn that their
+      // new configuration is committed (stepping down could strand them). A higher term from
+      // a new leader still deposes it.
+      if (!r.tracker.quorumActive(r.id) && r.tracker.isVoter(r.id)) {
         r.becomeFollower(r.term, NONE);
       }
       for (const [id, pr] of r.tracker.progress) if (id !== r.id) pr.recentActive = false;

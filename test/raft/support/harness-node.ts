@@ -54,6 +54,12 @@ export class HarnessNode {
   private readonly confStateAt = new Map<number, ConfState>();
   /** Applied entries since the last restart (bounded use in tests). */
   readonly appliedLog: AppliedEntry[] = [];
+  /** Ids that were members in a configuration this node applied, and later were not (kept across restarts, as a server keeps its member list). */
+  readonly removedIds = new Set<NodeId>();
+  /** Ids that were ever members in a configuration this node applied or started with. */
+  readonly everMembers = new Set<NodeId>();
+  /** The newest log index whose configuration this node applied (replays after a restart go back behind it). */
+  private newestConfigIndex = 0;
 
   constructor(
     readonly id: NodeId,
@@ -83,6 +89,9 @@ export class HarnessNode {
     this.digest = restored.digest;
     this.appliedIndex = snapshot.metadata.index;
     this.confState = snapshot.metadata.confState;
+    // An older configuration than before the restart: the log replays the changes since, so
+    // nothing here counts as a removal.
+    for (const id of [...this.confState.voters, ...this.confState.votersOutgoing, ...this.confState.learners, ...this.confState.learnersNext]) this.everMembers.add(id);
     this.confStateAt.clear();
     this.confStateAt.set(snapshot.metadata.index, snapshot.metadata.confState);
     this.appliedLog.length = 0;
@@ -120,11 +129,30 @@ export class HarnessNode {
     this.rawNode.advance();
   }
 
+  /** Whether `id` is a member (voter or learner, of either half) of `cs`. */
+  static isMember(cs: ConfState, id: NodeId): boolean {
+    return cs.voters.includes(id) || cs.votersOutgoing.includes(id) || cs.learners.includes(id) || cs.learnersNext.includes(id);
+  }
+
+  private noteMembers(cs: ConfState, index: number): void {
+    // Only a configuration newer than any applied before can remove anyone.
+    if (index <= this.newestConfigIndex) return;
+    this.newestConfigIndex = index;
+    for (const id of this.everMembers) if (!HarnessNode.isMember(cs, id)) this.removedIds.add(id);
+    for (const id of [...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...cs.learnersNext]) this.everMembers.add(id);
+  }
+
+  /** This node applied a configuration that removed it. */
+  isSelfRemoved(): boolean {
+    return this.removedIds.has(this.id);
+  }
+
   private restoreSnapshot(snapshot: Snapshot): void {
     const data = decodeSnapshotData(snapshot.data);
     this.digest = data.digest;
     this.appliedIndex = snapshot.metadata.index;
     this.confState = snapshot.metadata.confState;
+    this.noteMembers(this.confState, snapshot.metadata.index);
     this.confStateAt.set(snapshot.metadata.index, snapshot.metadata.confState);
   }
 
@@ -136,6 +164,7 @@ export class HarnessNode {
     this.appliedLog.push({ index: entry.index, term: entry.term, data: entry.data, digest: this.digest });
     if (entry.type === 'confChange') {
       this.confState = this.rawNode.applyConfChange(decodeConfChange(entry.data));
+      this.noteMembers(this.confState, entry.index);
       this.confStateAt.set(entry.index, this.confState);
     }
   }
