@@ -351,4 +351,17 @@ export const scripts: Record<string, Script> = {
       success: [txnOpPut('cu/k', 'w')], failure: [],
     });
   },
+
+  async 'whole key space: count all, from-key delete, watch from the compaction revision'(c) {
+    await c.call('count every key', KV.method.range, { key: ZERO, rangeEnd: ZERO, countOnly: true });
+    for (const key of ['zk/a', 'zk/b', 'zk/c']) await put(c, `put ${key}`, key, key);
+    await c.call('from-key delete of zk/b', KV.method.deleteRange, { key: b('zk/b'), rangeEnd: ZERO, prevKv: true });
+    const last = await put(c, 'put zk/d', 'zk/d', 'd');
+    await c.call('compact at the last revision', KV.method.compact, { revision: rev(c, last) });
+    const w = c.watch('stream');
+    w.create({ key: b('zk/'), rangeEnd: b('zk0'), startRevision: rev(c, last) });
+    await w.take('created');
+    await w.events('the event at the compaction revision', 1);
+    await c.call('count every key again', KV.method.range, { key: ZERO, rangeEnd: ZERO, countOnly: true });
+  },
 };
