@@ -14,7 +14,19 @@ export interface Violation {
   readonly step: number;
 }
 
+/** Entries are shared by reference between simulated nodes, so their identity is computed once. */
+const identities = new WeakMap<Entry, string>();
+
 function entryIdentity(entry: Entry): string {
+  let identity = identities.get(entry);
+  if (identity === undefined) {
+    identity = computeIdentity(entry);
+    identities.set(entry, identity);
+  }
+  return identity;
+}
+
+function computeIdentity(entry: Entry): string {
   let hash = 0x811c9dc5;
   for (const byte of entry.data) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
   return `${entry.term}/${entry.type === 'confChange' ? 'c' : 'n'}/${hash.toString(16)}/${entry.data.byteLength}`;

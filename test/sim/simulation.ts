@@ -99,9 +99,11 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   const pick = <T>(items: T[]): T | undefined => (items.length === 0 ? undefined : items[random.int(items.length)]);
   const leaders = (): SimNode[] => live().filter((n) => n.harness.rawNode.raft.role === 'leader');
 
-  const afterStep = (): void => {
+  /** Checks the invariants after a step; only `changed` can have changed, when given. */
+  const afterStep = (changed?: SimNode): void => {
     checker.step += 1;
-    checker.checkAll([...nodes.values()].filter((n) => !n.removed).map((n) => n.harness));
+    if (changed !== undefined) checker.checkAll([changed.harness]);
+    else checker.checkAll([...nodes.values()].filter((n) => !n.removed).map((n) => n.harness));
   };
 
   const onApplied = (harness: HarnessNode, entry: Entry): void => {
@@ -171,7 +173,9 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
         const sender = nodes.get(m.from);
         if (sender !== undefined && !sender.down && !sender.removed) sender.harness.rawNode.reportSnapshot(m.to, false);
       }
-      afterStep();
+      // A snapshot report changes the sender too.
+      if (m.type === 'snap') afterStep();
+      else afterStep(target);
       if (checker.violation !== undefined) return;
     }
   };
@@ -185,7 +189,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
         if (node.down || node.removed || !node.harness.rawNode.hasReady()) continue;
         handleReady(node, random.chance(crashProbability));
         progressed = true;
-        afterStep();
+        afterStep(node);
         if (checker.violation !== undefined) return;
       }
       deliverDue();
