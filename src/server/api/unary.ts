@@ -12,6 +12,8 @@ export interface WritableCall<O> {
   once(event: 'drain' | 'close', listener: () => void): unknown;
   off(event: 'drain' | 'close', listener: () => void): unknown;
   readonly destroyed: boolean;
+  /** True once end() was called (a status is on its way): writing then would replace that status. */
+  readonly writableEnded: boolean;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface WritableCall<O> {
  */
 export function writeMessage<O>(call: WritableCall<O>, message: O): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (call.destroyed) {
+    if (call.destroyed || call.writableEnded) {
       reject(new Error('stream closed'));
       return;
     }
