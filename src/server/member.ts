@@ -403,6 +403,11 @@ export class Member implements ServerPort {
     return this.rawNode.raft.role === 'leader';
   }
 
+  /** Cheap per-request view for the gRPC guards (hasleader, learner restrictions). */
+  role(): { leader: bigint; isLearner: boolean } {
+    return { leader: this.rawNode.raft.lead, isLearner: this.rawNode.raft.isLearner };
+  }
+
   async propose(request: ProposalRequest, signal?: AbortSignal): Promise<unknown> {
     const id = this.idGenerator.next();
     // Lease ids are chosen by the proposing member so every member grants the same id.
@@ -573,15 +578,15 @@ export class Member implements ServerPort {
 
   status(): MemberStatusInfo {
     const status = this.rawNode.status();
-    const bytes = this.backendBytes();
+    const size = this.backend.size();
     return {
       memberId: this.memberId,
       leader: status.softState.leader,
       raftIndex: status.hardState.commit,
       raftTerm: status.hardState.term,
       raftAppliedIndex: this.applier.appliedIndex,
-      dbSizeBytes: bytes,
-      dbSizeInUseBytes: bytes,
+      dbSizeBytes: size.totalBytes,
+      dbSizeInUseBytes: size.inUseBytes,
       isLearner: this.rawNode.raft.isLearner,
       errors: this.fatalError === undefined ? [] : [String(this.fatalError)],
     };
@@ -600,11 +605,9 @@ export class Member implements ServerPort {
     return this.idGenerator.next();
   }
 
-  /** Bytes of keys and values the backend holds (walks it: call rarely). */
+  /** Bytes the backend holds (etcd's dbSize). */
   backendBytes(): number {
-    let bytes = 0;
-    for (const entry of this.backend.entries()) bytes += entry.key.length + entry.value.byteLength;
-    return bytes;
+    return this.backend.size().totalBytes;
   }
 
   async moveLeader(target: bigint, signal?: AbortSignal): Promise<void> {

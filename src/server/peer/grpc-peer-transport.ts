@@ -1,6 +1,7 @@
 import { Server, ServerCredentials, credentials, makeGenericClientConstructor, status } from '@grpc/grpc-js';
 import type { Client, ClientDuplexStream, ServerDuplexStream, ServiceError, ServiceDefinition } from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
+import type { DescMessage } from '@bufbuild/protobuf';
 import type { Clock } from '../../base/clock.js';
 import type { Logger } from '../../base/logger.js';
 import type { Message, NodeId } from '../../raft/index.js';
@@ -73,7 +74,7 @@ export class GrpcPeerTransport implements PeerTransport {
     this.server.addService(this.definition, {
       stream: (call: ServerDuplexStream<MessageBatch, BatchAck>) => this.serveStream(call),
       ...Object.fromEntries(Object.entries(options.handlers.unary).map(([name, handler]) => [name, (call: { request: never }, callback: (error: unknown, value?: unknown) => void) => {
-        handler(call.request).then((value) => callback(null, value), (error: unknown) => callback(toStatus(error)));
+        handler(call.request).then((value) => callback(null, asMessage(name, 'output', value)), (error: unknown) => callback(toStatus(error)));
       }])),
     });
   }
@@ -154,7 +155,7 @@ export class GrpcPeerTransport implements PeerTransport {
     const Constructor = makeGenericClientConstructor(serviceDefinition(Peer), 'Peer') as never as new (a: string, c: unknown, o: object) => PeerClient;
     const client = new Constructor(hostPort(url), credentials.createInsecure(), channelOptions);
     return new Promise<T>((resolve, reject) => {
-      client[method]!(request, { deadline: Date.now() + timeoutMs }, (error: ServiceError | null, response: unknown) => {
+      client[method]!(asMessage(method, 'input', request), { deadline: Date.now() + timeoutMs }, (error: ServiceError | null, response: unknown) => {
         client.close();
         if (error) reject(error);
         else resolve(response as T);
@@ -169,6 +170,13 @@ export class GrpcPeerTransport implements PeerTransport {
     this.peers.clear();
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
   }
+}
+
+/** Handlers and callers use plain objects; the codecs need protobuf-es messages. */
+function asMessage(methodName: string, side: 'input' | 'output', value: unknown): unknown {
+  const method = Peer.methods.find((m) => m.localName === methodName);
+  if (method === undefined) throw new Error(`no peer method ${methodName}`);
+  return create(method[side] as DescMessage, value as never);
 }
 
 function toStatus(error: unknown): Partial<ServiceError> {
@@ -270,7 +278,7 @@ class PeerLink {
         reject(new Error(`no peer method ${method}`));
         return;
       }
-      fn.call(this.client, request, { deadline: Date.now() + timeoutMs }, (error: ServiceError | null, response: unknown) => (error ? reject(error) : resolve(response as T)));
+      fn.call(this.client, asMessage(method, 'input', request), { deadline: Date.now() + timeoutMs }, (error: ServiceError | null, response: unknown) => (error ? reject(error) : resolve(response as T)));
     });
   }
 
