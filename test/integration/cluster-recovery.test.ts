@@ -3,7 +3,7 @@
 // operator would see it: a member killed with SIGKILL at a seeded random moment of a write
 // stream restarts from its own WAL and snapshots; a member kept down while the others write
 // past a snapshot is caught up with one; a learner added with `etcdctl member add --learner`
-// catches up and is promoted. After each, every acknowledged write must be on every member
+// catches up and is promoted; all four killed at once come back with everything. After each, every acknowledged write must be on every member
 // (member-local serializable reads) and HashKV must agree. Both backend engines.
 // Timing is never asserted: every wait is for a state, with generous limits (loaded CI).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,20 @@ for (const engine of ['memory', 'lmdb'] as const) {
         await writes.stop();
       }
       for (const [k, v] of writes.acknowledged) everyAcknowledged.set(k, v);
+      await check(cluster.nodes, 'it/');
+    }, 180_000);
+
+    it('every member killed with kill -9 at once during a write stream: the restarted cluster has every acknowledged write', async () => {
+      const writes = new WriteStream(cluster.client(), 'it/power-loss/').start();
+      try {
+        await writes.acknowledgeMore(50 + random.int(400));
+        await Promise.all(cluster.nodes.map((n) => n.kill()));
+      } finally {
+        await writes.stop();
+      }
+      for (const [k, v] of writes.acknowledged) everyAcknowledged.set(k, v);
+      for (const node of cluster.nodes) node.restart();
+      for (const node of cluster.nodes) await cluster.waitServing(node);
       await check(cluster.nodes, 'it/');
     }, 180_000);
 
