@@ -19,6 +19,8 @@ const allowed = {
   server: ['base', 'gen', 'raft', 'storage', 'mvcc'],
   client: ['base', 'gen'],
   testing: ['server', 'client', 'base'],
+  // The `conclave/server` entry: startMember() whose result also hands out an in-process Client.
+  embed: ['base', 'server', 'client', 'root'],
   cli: ['base', 'gen', 'raft', 'storage', 'mvcc', 'server', 'client', 'testing', ...recipes],
   root: ['base', 'client', ...recipes],
 };

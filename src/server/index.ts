@@ -8,3 +8,4 @@ export type { MemberOptions } from './member-options.js';
 export { MEMBER_DEFAULTS } from './member-options.js';
 export type { MemberInfo, MemberStatusInfo } from './api/ports.js';
 export { ServerError } from './errors.js';
+export type { InProcessEndpoint } from './in-process.js';

@@ -2,6 +2,8 @@ import { createGrpcServer } from './api/grpc-server.js';
 import type { GrpcApiServer } from './api/grpc-server.js';
 import type { MemberStatusInfo } from './api/ports.js';
 import { Member } from './member.js';
+import { createInProcessEndpoint } from './in-process.js';
+import type { InProcessEndpoint } from './in-process.js';
 import type { MemberOptions } from './member-options.js';
 import { GrpcPeerTransport, hostPort } from './peer/grpc-peer-transport.js';
 
@@ -12,6 +14,8 @@ export interface RunningMember {
   readonly clientUrls: readonly string[];
   readonly peerUrls: readonly string[];
   status(): MemberStatusInfo;
+  /** This member as an in-process endpoint: calls skip the network and serialization (for the SDK's `embedded` option). */
+  embedded(): InProcessEndpoint;
   /** Hands leadership away if leading, stops accepting requests, drains and closes. */
   close(): Promise<void>;
   /** Stops at once. */
@@ -70,6 +74,7 @@ export async function startMember(options: MemberOptions): Promise<RunningMember
       clientUrls,
       peerUrls,
       status: () => member.status(),
+      embedded: () => createInProcessEndpoint(member.options.name, api!.methods, () => !member.isStopped()),
       close: () => (closing ??= stop(true)),
       destroy: (error?: unknown) => (closing ??= stop(false, error)),
     };

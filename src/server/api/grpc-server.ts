@@ -45,8 +45,17 @@ export interface GrpcServerOptions {
   readonly channelOptions?: ChannelOptions;
 }
 
+/** One registered method: its grpc-js streaming kinds and handler (for in-process calls). */
+export interface RegisteredMethod {
+  readonly requestStream: boolean;
+  readonly responseStream: boolean;
+  readonly handler: (...args: never[]) => unknown;
+}
+
 export interface GrpcApiServer {
   readonly server: Server;
+  /** Every method by its path (`/etcdserverpb.KV/Range`), for calls made inside this process. */
+  readonly methods: ReadonlyMap<string, RegisteredMethod>;
   /** Binds `address` (`host:port`; port 0 picks one) and resolves with the bound port. */
   bind(address: string, credentials?: ServerCredentials): Promise<number>;
   /** Stops accepting calls, ends watch streams, and waits for running calls. */
@@ -85,15 +94,24 @@ export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): 
     lockService(port, limits),
     electionService(port, limits, tracker),
   ];
+  const methods = new Map<string, RegisteredMethod>();
+  const register = (definition: ServiceBinding['definition'], implementation: ServiceBinding['implementation']): void => {
+    server.addService(definition, implementation);
+    for (const [name, method] of Object.entries(definition)) {
+      const handler = implementation[name];
+      if (handler !== undefined) methods.set(method.path, { requestStream: method.requestStream, responseStream: method.responseStream, handler: handler as never });
+    }
+  };
   for (const service of services) {
     const { definition, implementation } = guarded(port, service, monitor);
-    server.addService(definition, implementation);
+    register(definition, implementation);
   }
   const health = healthService(tracker);
-  server.addService(health.definition, health.implementation);
+  register(health.definition, health.implementation);
 
   return {
     server,
+    methods,
     bind(address, credentials = ServerCredentials.createInsecure()) {
       return new Promise((resolve, reject) => {
         server.bindAsync(address, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort)));

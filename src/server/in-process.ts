@@ -1,0 +1,126 @@
+import { EventEmitter } from 'node:events';
+import { Duplex } from 'node:stream';
+import { Metadata as GrpcMetadata, status } from '@grpc/grpc-js';
+import type { RegisteredMethod } from './api/grpc-server.js';
+
+/** Call metadata as plain key/values (what the SDK's in-process channel passes). */
+export type PlainMetadata = Readonly<Record<string, string>>;
+
+/** The client side of an in-process stream (the shape the SDK's EmbeddedMember streams have). */
+export interface InProcessStream {
+  write(message: unknown): unknown;
+  end(): void;
+  cancel(): void;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+}
+
+/**
+ * A member reached from this very process: calls go straight to the gRPC service handlers
+ * with message objects — no socket, no HTTP/2, no serialization. It has the shape the SDK's
+ * in-process channel expects (EmbeddedMember in src/client/channel.ts), declared there; the
+ * server never imports the client.
+ */
+export interface InProcessEndpoint {
+  readonly name: string;
+  unary(path: string, request: unknown, metadata: PlainMetadata, signal: AbortSignal): Promise<unknown>;
+  stream(path: string, metadata: PlainMetadata, request?: unknown): InProcessStream;
+  usable(): boolean;
+}
+
+/** An error shaped like grpc-js's client errors (code, details, metadata), which the SDK maps. */
+function clientError(error: unknown): Error {
+  const e = (error ?? {}) as { code?: number; details?: string; message?: string };
+  const details = e.details ?? e.message ?? String(error);
+  return Object.assign(new Error(`${e.code ?? status.UNKNOWN} ${details}`), { code: e.code ?? status.UNKNOWN, details, metadata: new GrpcMetadata() });
+}
+
+function grpcMetadata(metadata: PlainMetadata): GrpcMetadata {
+  const out = new GrpcMetadata();
+  for (const [key, value] of Object.entries(metadata)) out.set(key, value);
+  return out;
+}
+
+export function createInProcessEndpoint(name: string, methods: ReadonlyMap<string, RegisteredMethod>, usable: () => boolean): InProcessEndpoint {
+  const lookup = (path: string): RegisteredMethod => {
+    const method = methods.get(path);
+    if (method === undefined) throw clientError({ code: status.UNIMPLEMENTED, details: `unknown method ${path}` });
+    return method;
+  };
+  return {
+    name,
+    usable,
+    unary(path, request, metadata, signal) {
+      const method = lookup(path);
+      return new Promise((resolve, reject) => {
+        const call = Object.assign(new EventEmitter(), {
+          request,
+          metadata: grpcMetadata(metadata),
+          cancelled: false,
+          getPeer: () => `in-process:${name}`,
+          getDeadline: () => Infinity,
+        });
+        const onAbort = (): void => {
+          call.cancelled = true;
+          call.emit('cancelled');
+          reject(clientError({ code: status.CANCELLED, details: 'Cancelled on client' }));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        (method.handler as (c: unknown, cb: (error: unknown, response?: unknown) => void) => void)(call, (error, response) => {
+          signal.removeEventListener('abort', onAbort);
+          if (error) reject(clientError(error));
+          else resolve(response);
+        });
+      });
+    },
+    stream(path, metadata, request) {
+      const method = lookup(path);
+      const client = new EventEmitter() as EventEmitter & InProcessStream;
+      let finished = false;
+      // Deliver to the client on a later microtask, as a network would: handlers never see
+      // their own writes re-enter them.
+      const toClient = (event: string, value?: unknown): void => {
+        queueMicrotask(() => {
+          if (finished && event !== 'data') return;
+          if (event !== 'data') finished = true;
+          client.emit(event, value);
+        });
+      };
+      const server = new Duplex({
+        objectMode: true,
+        read() {},
+        write(chunk, _encoding, callback) {
+          toClient('data', chunk);
+          callback();
+        },
+        final(callback) {
+          toClient('end');
+          callback();
+        },
+      });
+      Object.assign(server, { request, metadata: grpcMetadata(metadata), cancelled: false, getPeer: () => `in-process:${name}`, getDeadline: () => Infinity });
+      // grpc-js ends a call with a status when the handler emits 'error' on it.
+      const emit = server.emit.bind(server);
+      server.emit = ((event: string, ...args: unknown[]) => {
+        if (event === 'error') {
+          toClient('error', clientError(args[0]));
+          queueMicrotask(() => emit('close'));
+          return true;
+        }
+        return emit(event, ...args);
+      }) as typeof server.emit;
+      client.write = (message: unknown) => server.push(message);
+      client.end = () => {
+        server.push(null);
+      };
+      client.cancel = () => {
+        if (finished) return;
+        (server as unknown as { cancelled: boolean }).cancelled = true;
+        emit('cancelled');
+        toClient('error', clientError({ code: status.CANCELLED, details: 'Cancelled on client' }));
+        server.destroy();
+      };
+      (method.handler as (c: unknown) => void)(server);
+      return client;
+    },
+  };
+}
