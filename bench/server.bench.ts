@@ -1,0 +1,175 @@
+/**
+ * Side-by-side server benchmark: Conclave and etcd 3.4 (/usr/bin/etcd), each as 1 member and
+ * as 3 members on loopback with fsync on, driven by the same load generator (forked worker
+ * processes running our SDK's Client and Mutex) with the same workloads. Per workload it prints
+ * ops/s, p50/p99 latency, the ratio Conclave/etcd (ops/s), the servers' CPU microseconds per op
+ * (utime+stime of every member process over the measured window, from /proc/<pid>/stat) and
+ * the load generator's own CPU use, so a saturated client shows.
+ *
+ * Usage: npm run bench -- server [--quick] [--workload=NAME[,NAME]] [--members=1|3]
+ *          [--system=conclave|etcd] [--engine=memory|lmdb] [--seconds=N] [--warmup=N]
+ *          [--workers=N] [--profile=DIR] [--json=FILE]
+ * (`npm run bench` passes only dash arguments through, so give values with `=`.)
+ * --profile runs the Conclave members under `node --cpu-prof`; summarise the profiles with
+ * `npx tsx bench/support/profile-summary.ts DIR`.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { resolve } from 'node:path';
+import { LoadGenerator } from './support/loadgen.js';
+import type { WorkloadRun } from './support/loadgen.js';
+import { loadAverage, percentile } from './support/measure.js';
+import { startSystem } from './support/systems.js';
+import type { SystemKind } from './support/systems.js';
+import { WORKLOADS } from './support/workloads.js';
+
+interface Settings {
+  workloads: string[];
+  members: number[];
+  systems: SystemKind[];
+  engine: 'memory' | 'lmdb';
+  warmupMs: number;
+  measureMs: number;
+  workers: number;
+  profileDir: string | undefined;
+  jsonFile: string | undefined;
+}
+
+function parseArgs(argv: readonly string[]): Settings {
+  const values = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
+    const eq = arg.indexOf('=');
+    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    let text = eq < 0 ? undefined : arg.slice(eq + 1);
+    if (text === undefined && name !== 'quick' && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) text = argv[++i];
+    values.set(name, [...(values.get(name) ?? []), ...(text ?? '').split(',').filter((t) => t !== '')]);
+  }
+  const known = ['quick', 'workload', 'members', 'system', 'engine', 'seconds', 'warmup', 'workers', 'profile', 'json'];
+  for (const name of values.keys()) if (!known.includes(name)) throw new Error(`unknown flag --${name}; known: ${known.join(', ')}`);
+  const quick = values.has('quick');
+  const one = (name: string): string | undefined => values.get(name)?.at(-1);
+  const workloads = values.get('workload') ?? WORKLOADS.map((w) => w.name);
+  for (const name of workloads) if (!WORKLOADS.some((w) => w.name === name)) throw new Error(`unknown workload ${name}; known: ${WORKLOADS.map((w) => w.name).join(', ')}`);
+  const members = (values.get('members') ?? ['1', '3']).map(Number);
+  if (members.some((m) => !Number.isInteger(m) || m < 1 || m > 7)) throw new Error('--members must be between 1 and 7');
+  const systems = (values.get('system') ?? ['conclave', 'etcd']) as SystemKind[];
+  if (systems.some((s) => s !== 'conclave' && s !== 'etcd')) throw new Error('--system must be conclave or etcd');
+  const engine = one('engine') ?? 'memory';
+  if (engine !== 'memory' && engine !== 'lmdb') throw new Error('--engine must be memory or lmdb');
+  const seconds = Number(one('seconds') ?? (quick ? 1.5 : 5));
+  const warmup = Number(one('warmup') ?? (quick ? 0.5 : 1));
+  const workers = Number(one('workers') ?? 4);
+  if (!(seconds > 0) || !(warmup >= 0) || !Number.isInteger(workers) || workers < 1 || workers > 32) throw new Error('bad --seconds, --warmup or --workers');
+  const profile = one('profile');
+  const json = one('json');
+  return {
+    workloads, members, systems, engine, workers,
+    warmupMs: warmup * 1000, measureMs: seconds * 1000,
+    profileDir: profile === undefined ? undefined : resolve(profile),
+    jsonFile: json === undefined ? undefined : resolve(json),
+  };
+}
+
+interface Cell {
+  readonly system: SystemKind;
+  readonly members: number;
+  readonly workload: string;
+  readonly run: WorkloadRun | undefined;
+  readonly failure: string | undefined;
+}
+
+async function measureSystem(settings: Settings, kind: SystemKind, members: number): Promise<Cell[]> {
+  const cells: Cell[] = [];
+  let system;
+  try {
+    system = await startSystem({ kind, members, engine: settings.engine, ...(kind === 'conclave' && settings.profileDir !== undefined ? { profileDir: settings.profileDir } : {}) });
+  } catch (error) {
+    return settings.workloads.map((workload) => ({ system: kind, members, workload, run: undefined, failure: String(error).split('\n')[0] }));
+  }
+  console.log(`\n# ${system.label}: endpoints ${system.endpoints.join(' ')}, server pids ${system.pids.join(' ')}`);
+  const load = await LoadGenerator.start(settings.workers, system.endpoints);
+  try {
+    for (const workload of settings.workloads) {
+      try {
+        const run = await load.run(workload, settings.warmupMs, settings.measureMs, system.pids);
+        cells.push({ system: kind, members, workload, run, failure: undefined });
+        console.log(`  ${workload.padEnd(18)} ${describe(run)}  (load avg ${loadAverage()})`);
+      } catch (error) {
+        cells.push({ system: kind, members, workload, run: undefined, failure: String(error).split('\n')[0] });
+        console.log(`  ${workload.padEnd(18)} failed: ${String(error).split('\n')[0]}`);
+      }
+    }
+  } finally {
+    await load.stop();
+    await system.stop();
+  }
+  return cells;
+}
+
+function opsPerSecond(run: WorkloadRun): number {
+  return run.ops / run.seconds;
+}
+
+function describe(run: WorkloadRun): string {
+  const errors = run.errors > 0 ? `, ${run.errors} errors (first: ${run.firstError})` : '';
+  return `${opsPerSecond(run).toFixed(0)} ops/s, p50 ${percentile(run.latenciesMs, 50).toFixed(2)} ms, p99 ${percentile(run.latenciesMs, 99).toFixed(2)} ms, ` +
+    `server ${cpuPerOp(run.serverCpuMicros, run)} µs/op, load generator ${(run.clientCpuMicros / (run.seconds * 1e6) * 100).toFixed(0)}% of a core${errors}`;
+}
+
+function cpuPerOp(micros: number, run: WorkloadRun): string {
+  return run.ops === 0 ? 'n/a' : (micros / run.ops).toFixed(0);
+}
+
+function table(cells: readonly Cell[], members: number): string {
+  const lines = [
+    `| workload (${members} member${members === 1 ? '' : 's'}) | Conclave ops/s | etcd ops/s | Conclave/etcd | Conclave p50 / p99 ms | etcd p50 / p99 ms | Conclave CPU µs/op | etcd CPU µs/op | load gen CPU (C / e) |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const find = (system: SystemKind, workload: string): Cell | undefined => cells.find((c) => c.system === system && c.members === members && c.workload === workload);
+  const workloads = [...new Set(cells.filter((c) => c.members === members).map((c) => c.workload))];
+  for (const workload of workloads) {
+    const c = find('conclave', workload)?.run;
+    const e = find('etcd', workload)?.run;
+    const ops = (r: WorkloadRun | undefined): string => (r === undefined ? 'n/a' : opsPerSecond(r).toFixed(0));
+    const lat = (r: WorkloadRun | undefined): string => (r === undefined || r.ops === 0 ? 'n/a' : `${percentile(r.latenciesMs, 50).toFixed(2)} / ${percentile(r.latenciesMs, 99).toFixed(2)}`);
+    const cpu = (r: WorkloadRun | undefined): string => (r === undefined ? 'n/a' : cpuPerOp(r.serverCpuMicros, r));
+    const client = (r: WorkloadRun | undefined): string => (r === undefined ? 'n/a' : `${(r.clientCpuMicros / (r.seconds * 1e6) * 100).toFixed(0)}%`);
+    const ratio = c !== undefined && e !== undefined && e.ops > 0 ? (opsPerSecond(c) / opsPerSecond(e)).toFixed(2) : 'n/a';
+    lines.push(`| ${workload} | ${ops(c)} | ${ops(e)} | ${ratio} | ${lat(c)} | ${lat(e)} | ${cpu(c)} | ${cpu(e)} | ${client(c)} / ${client(e)} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const settings = parseArgs(process.argv.slice(2));
+  const startedAt = Date.now();
+  const loadBefore = loadAverage();
+  console.log(`server bench: ${settings.workloads.length} workloads, members ${settings.members.join(',')}, systems ${settings.systems.join(',')}, ` +
+    `Conclave engine ${settings.engine}, ${settings.warmupMs / 1000} s warm-up + ${settings.measureMs / 1000} s measured, ${settings.workers} load-generator processes, ` +
+    `${cpus().length} cores, load avg ${loadBefore}`);
+  const cells: Cell[] = [];
+  for (const members of settings.members) {
+    for (const kind of settings.systems) cells.push(...await measureSystem(settings, kind, members));
+  }
+  console.log(`\nserver benchmark (${settings.measureMs / 1000} s measured per row after ${settings.warmupMs / 1000} s warm-up; loopback, fsync on; ` +
+    `load avg ${loadBefore} before, ${loadAverage()} after; ${((Date.now() - startedAt) / 1000).toFixed(0)} s total)\n`);
+  for (const members of settings.members) console.log(`${table(cells, members)}\n`);
+  for (const cell of cells) if (cell.failure !== undefined) console.log(`failed: ${cell.system} ${cell.members}m ${cell.workload}: ${cell.failure}`);
+  for (const cell of cells) if (cell.run !== undefined && cell.run.errors > 0) console.log(`errors: ${cell.system} ${cell.members}m ${cell.workload}: ${cell.run.errors} (first: ${cell.run.firstError})`);
+  for (const workload of WORKLOADS.filter((w) => settings.workloads.includes(w.name))) console.log(`- ${workload.name}: ${workload.description}`);
+  if (settings.jsonFile !== undefined) {
+    const rows = cells.map((c) => ({
+      system: c.system, members: c.members, workload: c.workload, failure: c.failure,
+      ...(c.run === undefined ? {} : {
+        opsPerSecond: opsPerSecond(c.run), p50Ms: percentile(c.run.latenciesMs, 50), p99Ms: percentile(c.run.latenciesMs, 99),
+        serverCpuMicrosPerOp: c.run.ops === 0 ? null : c.run.serverCpuMicros / c.run.ops, clientCpuMicros: c.run.clientCpuMicros, errors: c.run.errors,
+      }),
+    }));
+    writeFileSync(settings.jsonFile, JSON.stringify({ loadBefore, loadAfter: loadAverage(), settings, rows }, null, 2));
+  }
+  if (cells.some((c) => c.failure !== undefined)) process.exitCode = 1;
+}
+
+await main();
