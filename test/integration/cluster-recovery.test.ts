@@ -3,8 +3,9 @@
 // operator would see it: a member killed with SIGKILL at a seeded random moment of a write
 // stream restarts from its own WAL and snapshots; a member kept down while the others write
 // past a snapshot is caught up with one; a learner added with `etcdctl member add --learner`
-// catches up and is promoted; all four killed at once come back with everything. After each, every acknowledged write must be on every member
-// (member-local serializable reads) and HashKV must agree. Both backend engines.
+// catches up and is promoted; all four killed at once come back with everything. After each,
+// every acknowledged write must be on every member (member-local serializable reads) and
+// HashKV must agree. Then a removed member stops its own process. Both backend engines.
 // Timing is never asserted: every wait is for a state, with generous limits (loaded CI).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src/base/random.js';
@@ -61,8 +62,10 @@ for (const engine of ['memory', 'lmdb'] as const) {
         for (const pick of ['random', 'leader'] as const) {
           const victim = pick === 'random' ? cluster.nodes[random.int(3)]! : await leaderNode(cluster);
           victims.push(victim);
-          // The random moment: after a seeded number of acknowledged writes.
-          await writes.acknowledgeMore(50 + random.int(400));
+          // The random moment: after a seeded number of acknowledged writes (at least one
+          // snapshot interval, so that the restart begins from a snapshot other than the
+          // bootstrap one at index 1).
+          await writes.acknowledgeMore(250 + random.int(400));
           await victim.kill();
           await writes.acknowledgeMore(100 + random.int(200));
           await cluster.restart(victim);
@@ -72,8 +75,8 @@ for (const engine of ['memory', 'lmdb'] as const) {
         await writes.stop();
       }
       for (const [k, v] of writes.acknowledged) everyAcknowledged.set(k, v);
-      // The first restart began from a snapshot (200 entries apart) plus the WAL after it.
-      for (const victim of victims) expect(victim.log).toMatch(/--- restart\n[^]*storage: recovered snapshotIndex=[1-9]/);
+      // Each restart began from a snapshot taken while serving (200 entries apart), plus the WAL after it.
+      for (const victim of victims) expect(victim.log).toMatch(/--- restart\n[^]*storage: recovered snapshotIndex=[1-9][0-9]{2,}/);
       await check(cluster.nodes, 'it/');
     }, 240_000);
 
@@ -138,6 +141,19 @@ for (const engine of ['memory', 'lmdb'] as const) {
       for (const node of cluster.nodes) await cluster.waitServing(node);
       await check(cluster.nodes, 'it/');
     }, 180_000);
+
+    it('a member removed with etcdctl member remove stops its process (exit 0) and the rest keep serving', async () => {
+      const removed = cluster.nodes[cluster.nodes.length - 1]!;
+      const rest = cluster.nodes.filter((n) => n !== removed);
+      const id = [...(await memberList(cluster.endpoints(rest)))].find(([, m]) => m.name === removed.name)?.[0];
+      expect(id).toBeDefined();
+      await etcdctl(cluster.endpoints(rest), ['member', 'remove', id!]);
+      expect(await removed.process!.exited).toEqual({ code: 0, signal: null });
+      expect(removed.log).toMatch(/removed from the cluster/);
+      cluster.nodes.splice(cluster.nodes.indexOf(removed), 1);
+      expect([...(await memberList(cluster.endpoints()))].map(([, m]) => m.name).sort()).toEqual(['m0', 'm1', 'm2']);
+      await etcdctl(cluster.endpoints(), ['put', 'it/after-remove', 'yes']);
+    }, 120_000);
 
     // One engine is enough for the signal path (it does not touch the backend).
     it.runIf(engine === 'memory')('SIGTERM on the leader hands leadership to another member, then the process exits 0', async () => {
