@@ -159,6 +159,7 @@ export class Member implements ServerPort {
         this.rawNode.reportSnapshot(id, failed);
         this.driver.kick();
       },
+      removed: () => this.onRemoved(),
     };
     this.transport = transportFactory?.(this, events) ?? noPeers;
     this.driver = new RaftDriver(this.rawNode, this.storage, this.transport, options.clock, this.tickMs, {
@@ -372,10 +373,24 @@ export class Member implements ServerPort {
     this.transport.setPeers(peers);
   }
 
+  private removalNoticed = false;
+
   private onRemoved(): void {
-    this.options.logger.warn('this member was removed from the cluster; stopping', { id: this.memberId.toString(16) });
-    // Let the applying Ready finish and the leader hand off first.
-    this.options.clock.setTimer(2 * this.options.electionTimeoutMs, () => void this.close());
+    if (this.removalNoticed) return;
+    this.removalNoticed = true;
+    this.options.logger.warn('this member was removed from the cluster; stopping once it no longer leads', { id: this.memberId.toString(16) });
+    // A removed leader first hands leadership to a remaining voter (raft does it while it keeps
+    // leading); give that up to ten election timeouts, then stop regardless.
+    const deadline = this.options.clock.nowMs() + 10 * this.options.electionTimeoutMs;
+    const check = (): void => {
+      if (this.stopped) return;
+      if (this.isLeader() && this.options.clock.nowMs() < deadline) {
+        this.options.clock.setTimer(this.options.electionTimeoutMs, check);
+        return;
+      }
+      void this.close();
+    };
+    this.options.clock.setTimer(2 * this.options.electionTimeoutMs, check);
   }
 
   private fail(error: unknown): void {

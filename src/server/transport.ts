@@ -21,6 +21,8 @@ export interface PeerEvents {
   receive(messages: readonly Message[]): void;
   unreachable(id: NodeId): void;
   snapshotStatus(id: NodeId, failed: boolean): void;
+  /** A peer refused us as a removed member: this member was removed and must stop. */
+  removed(): void;
 }
 
 /** The transport of a single-member cluster: there is nobody to talk to. */

@@ -167,7 +167,17 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     }
     for (const m of deliver) {
       const target = nodes.get(m.to)!;
-      if (target.harness.removedIds.has(m.from)) continue;
+      if (target.harness.removedIds.has(m.from)) {
+        // The peer refuses a removed member, which learns that it was removed and stops, as an
+        // etcd member does when its peers answer it "member removed".
+        const sender = nodes.get(m.from);
+        // A leader keeps going until it has handed leadership off (see shutDownRemoved).
+        if (sender !== undefined && !sender.removed && sender.harness.rawNode.raft.role !== 'leader') {
+          sender.removed = true;
+          log(`node ${m.from} refused by ${m.to} as removed; it stops`);
+        }
+        continue;
+      }
       target.harness.step(m);
       if (m.type === 'snap') {
         const sender = nodes.get(m.from);

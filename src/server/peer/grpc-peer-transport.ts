@@ -244,6 +244,7 @@ class PeerLink {
       const snapshots = this.awaitingAck.shift() ?? [];
       const failed = ack.refused !== '';
       if (failed) this.options.logger.warn('peer refused our messages', { peer: this.id.toString(16), reason: ack.refused });
+      if (ack.refused === 'removed') this.options.events.removed();
       for (const to of snapshots) this.options.events.snapshotStatus(to, failed);
     });
     const broken = (): void => {
