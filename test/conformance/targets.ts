@@ -85,11 +85,53 @@ export const conclaveSingleMember: ConformanceTarget = {
 };
 
 /**
+ * Three Conclave members embedded in this process (src/server's startMember), reached through
+ * the SDK's in-process channel: calls go straight to the members' service handlers, with no
+ * network or serialization. Member 0 first; killMember destroys one (its peers keep quorum).
+ */
+export const conclaveThreeEmbedded: ConformanceTarget = {
+  name: 'Conclave, 3 embedded members',
+  unavailable: () => undefined,
+  async start() {
+    const ports = await freePorts(6);
+    const names = ['e0', 'e1', 'e2'];
+    const peerUrls = names.map((_, i) => `http://127.0.0.1:${ports[i * 2 + 1]}`);
+    const initialCluster = names.map((name, i) => `${name}=${peerUrls[i]}`).join(',');
+    const dataDirs = names.map(() => mkdtempSync(join(tmpdir(), 'conclave-conformance-')));
+    const members = await Promise.all(names.map((name, i) => startMember({
+      name, dataDir: dataDirs[i]!, initialCluster, initialClusterToken: 'conformance-embedded',
+      listenClientUrls: [`http://127.0.0.1:${ports[i * 2]}`], listenPeerUrls: [peerUrls[i]!],
+    })));
+    const alive = new Set(members.map((_, i) => i));
+    const stop = async (): Promise<void> => {
+      await Promise.all(members.map((m, i) => (alive.has(i) ? m.destroy() : undefined)));
+      for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+    };
+    // Readiness: every member knows the same leader (bounded poll).
+    for (let attempt = 0; ; attempt += 1) {
+      const leaders = new Set(members.map((m) => m.status().leader));
+      if (leaders.size === 1 && !leaders.has(0n)) break;
+      if (attempt > 800) {
+        await stop();
+        throw new Error('the embedded members elected no common leader');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return {
+      connection: { embedded: members.map((m) => m.embedded()) },
+      members: 3,
+      killMember: async (index: number) => {
+        alive.delete(index);
+        await members[index]!.destroy();
+      },
+      stop,
+    };
+  },
+};
+
+/**
  * Three `conclave server` processes (the real command, run through tsx) forming one cluster
- * over loopback; ready once a linearizable read succeeds on every member. Not registered in a
- * test file yet: at the time of writing it passes 15 of 16 checks, failing on LeaseTimeToLive
- * sent to a follower (answered `etcdserver: leader changed`); add
- * `defineConformance(conclaveThreeProcesses)` in a test file once the server forwards it.
+ * over loopback; ready once a linearizable read succeeds on every member.
  */
 export const conclaveThreeProcesses: ConformanceTarget = {
   name: 'Conclave, 3 member processes',
