@@ -10,7 +10,7 @@ import { requireInteger } from '../../base/validate.js';
 import { Watch } from '../../gen/etcdserverpb/rpc_pb.js';
 import type * as pb from '../../gen/etcdserverpb/rpc_pb.js';
 import { toServiceError } from './grpc-status.js';
-import { type StreamTracker, writeMessage } from './unary.js';
+import type { StreamTracker, WritableCall } from './unary.js';
 import type { ServerPort } from './ports.js';
 import { bindService, type ServiceBinding } from './service-definition.js';
 import { WatchStream } from './watch-stream.js';
@@ -56,8 +56,9 @@ export function watchService(port: ServerPort, options: WatchServiceOptions): Wa
       streams.delete(stream);
       call.emit('error', toServiceError(error));
     };
+    const write = sharedDrainWriter(call);
     const send = (response: pb.WatchResponse): Promise<void> =>
-      failed || call.cancelled ? Promise.reject(new Error('watch stream ended')) : writeMessage(call, response);
+      failed || call.cancelled ? Promise.reject(new Error('watch stream ended')) : write(response);
     const stream = new WatchStream(port, send, fail);
     streams.add(stream);
     const finish = (): void => {
@@ -87,5 +88,35 @@ export function watchService(port: ServerPort, options: WatchServiceOptions): Wa
       for (const stream of streams) stream.close();
       streams.clear();
     },
+  };
+}
+
+/**
+ * Writes on one call in order; while the transport is full every writer awaits one shared
+ * wait for 'drain' (or 'close'), so a stream with hundreds of watchers adds one listener
+ * pair, not one per watcher (which also made Node print a MaxListenersExceededWarning, with a
+ * stack and a stderr write, over and over under watch fan-out).
+ */
+export function sharedDrainWriter<O>(call: WritableCall<O>): (message: O) => Promise<void> {
+  let waiting: Promise<void> | undefined;
+  return (message) => {
+    if (call.destroyed || call.writableEnded) return Promise.reject(new Error('stream closed'));
+    const accepted = call.write(message);
+    if (accepted && waiting === undefined) return Promise.resolve();
+    waiting ??= new Promise<void>((resolve, reject) => {
+      const onDrain = (): void => {
+        call.off('close', onClose);
+        waiting = undefined;
+        resolve();
+      };
+      const onClose = (): void => {
+        call.off('drain', onDrain);
+        waiting = undefined;
+        reject(new Error('stream closed'));
+      };
+      call.once('drain', onDrain);
+      call.once('close', onClose);
+    });
+    return waiting;
   };
 }
