@@ -59,7 +59,9 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       '--log-level', 'error',
     ];
     if (options.kind === 'etcd') return new ManagedProcess('etcd', [...flags, '--logger', 'zap']);
-    const nodeFlags = options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir, '--cpu-prof-name', `${name}-${process.pid}-${sequence}.cpuprofile`];
+    // One directory per member: node writes a profile per thread (tsx's loader runs in a
+    // worker thread), named by pid and thread id; the main thread's is the largest.
+    const nodeFlags = options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(options.profileDir, `${token}-${name}`)];
     return new ManagedProcess(process.execPath, [...nodeFlags, '--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'server', ...flags, '--engine', options.engine]);
   });
   const endpoints = ports.filter((_, i) => i % 2 === 0).map((port) => `127.0.0.1:${port}`);
