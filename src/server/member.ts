@@ -128,15 +128,7 @@ export class Member implements ServerPort {
       checkQuorum: true,
       maxUncommittedEntriesBytes: 64 * 1024 * 1024,
     });
-    this.applier = new Applier({
-      store: this.store,
-      lessor: this.lessor,
-      cluster: this.cluster,
-      memberId: this.memberId,
-      applyConfChange: (change) => this.rawNode.applyConfChange(change),
-      deliver: (id, outcome) => this.waits.trigger(id, outcome),
-      onRemoved: () => this.onRemoved(),
-    });
+    this.applier = this.newApplier();
     this.applier.appliedIndex = this.snapshotIndex;
     this.readIndex = new ReadIndexBatcher({
       requestReadIndex: (context) => {
@@ -296,6 +288,19 @@ export class Member implements ServerPort {
     this.lessor = this.newLessor();
   }
 
+  /** The applier over the current store, lessor and cluster state (rebuilt after a snapshot restore). */
+  private newApplier(): Applier {
+    return new Applier({
+      store: this.store,
+      lessor: this.lessor,
+      cluster: this.cluster,
+      memberId: this.memberId,
+      applyConfChange: (change) => this.rawNode.applyConfChange(change),
+      deliver: (id, outcome) => this.waits.trigger(id, outcome),
+      onRemoved: () => this.onRemoved(),
+    });
+  }
+
   private newLessor(): Lessor {
     return new Lessor(this.store, {
       clock: this.options.clock,
@@ -327,15 +332,7 @@ export class Member implements ServerPort {
     this.cluster.removed.clear();
     for (const id of cluster.removed) this.cluster.removed.add(id);
     this.cluster.alarms = cluster.alarms;
-    this.applier = new Applier({
-      store: this.store,
-      lessor: this.lessor,
-      cluster: this.cluster,
-      memberId: this.memberId,
-      applyConfChange: (change) => this.rawNode.applyConfChange(change),
-      deliver: (id, outcome) => this.waits.trigger(id, outcome),
-      onRemoved: () => this.onRemoved(),
-    });
+    this.applier = this.newApplier();
     this.applier.appliedIndex = snapshot.metadata.index;
     this.snapshotIndex = snapshot.metadata.index;
     this.updatePeers();

@@ -1,21 +1,4 @@
-// The seeded Raft simulation, part 1 of 2 (the seeds are split so vitest runs both
-// halves in parallel): every seed must finish with no safety violation and pass the liveness
-// check after healing. A failure names its seed; replay it with `npm run sim -- --seed S --trace`.
-import { describe, expect, it } from 'vitest';
-import { describeFailure, describeSummary, runSeeds } from './run-seeds.js';
-import { seedShare } from './seeds.js';
+// The seeded Raft simulation, first half of the seeds (see define-part.ts).
+import { defineSimulationPart } from './define-part.js';
 
-describe('raft simulation', () => {
-  const { from, count } = seedShare(0);
-  it(`seeds ${from}..${from + count - 1} keep every invariant`, () => {
-    const summary = runSeeds(from, count);
-    console.log(describeSummary(summary));
-    expect(summary.failures.map(describeFailure)).toEqual([]);
-    expect(summary.seeds).toBe(count);
-    // The faults really happened (a simulation that injects nothing proves nothing).
-    expect(summary.crashes).toBeGreaterThan(count / 4);
-    expect(summary.confChanges).toBeGreaterThan(count / 4);
-    expect(summary.messagesDropped).toBeGreaterThan(summary.messagesSent / 100);
-    expect(summary.readsChecked).toBeGreaterThan(count);
-  }, 600_000);
-});
+defineSimulationPart(0);
