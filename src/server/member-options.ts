@@ -48,9 +48,22 @@ export interface MemberOptions {
   readonly logger?: Logger;
   /** The file system (default: the real one). */
   readonly fileSystem?: FileSystem;
+  /**
+   * Test-only fault injection (what `conclave/testing` partitions and pauses with): asked for
+   * every raft message and peer RPC between this member and a peer, by member id; `false`
+   * drops it, as a network partition would. Must be cheap and synchronous. Leave unset in
+   * production.
+   */
+  readonly peerMessageFilter?: PeerMessageFilter;
 }
 
-export type ResolvedMemberOptions = Required<Omit<MemberOptions, 'fileSystem'>> & { readonly fileSystem: FileSystem | undefined };
+/** `false` drops traffic from member `from` to member `to` (see MemberOptions.peerMessageFilter). */
+export type PeerMessageFilter = (from: bigint, to: bigint) => boolean;
+
+export type ResolvedMemberOptions = Required<Omit<MemberOptions, 'fileSystem' | 'peerMessageFilter'>> & {
+  readonly fileSystem: FileSystem | undefined;
+  readonly peerMessageFilter: PeerMessageFilter | undefined;
+};
 
 export const MEMBER_DEFAULTS = Object.freeze({
   name: 'default',
@@ -137,5 +150,6 @@ export function resolveMemberOptions(options: MemberOptions): ResolvedMemberOpti
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
     fileSystem: options.fileSystem,
+    peerMessageFilter: options.peerMessageFilter,
   };
 }

@@ -35,6 +35,7 @@ export async function startMember(options: MemberOptions): Promise<RunningMember
       listenPeerUrls: m.options.listenPeerUrls,
       clock: m.options.clock,
       logger: m.options.logger,
+      ...(m.options.peerMessageFilter === undefined ? {} : { filter: m.options.peerMessageFilter }),
       handlers: { clusterId: () => m.clusterId(), isRemoved: (id) => m.cluster.removed.has(id), unary: m.peerHandlers() },
       events,
     });

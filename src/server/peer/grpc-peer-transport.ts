@@ -33,6 +33,8 @@ export interface GrpcPeerTransportOptions {
   readonly logger: Logger;
   readonly handlers: PeerHandlers;
   readonly events: PeerEvents;
+  /** Test-only (MemberOptions.peerMessageFilter): `false` drops traffic from `from` to `to`. */
+  readonly filter?: (from: bigint, to: bigint) => boolean;
 }
 
 export function hostPort(url: string): string {
@@ -102,8 +104,8 @@ export class GrpcPeerTransport implements PeerTransport {
         return;
       }
       try {
-        const messages = batch.messages.map(decodeMessage).filter((m) => m.to === this.options.memberId);
-        events.receive(messages);
+        const messages = batch.messages.map(decodeMessage).filter((m) => m.to === this.options.memberId && this.passes(m.from, m.to));
+        if (messages.length > 0) events.receive(messages);
         call.write(create(BatchAckSchema, {}));
       } catch (error) {
         this.options.logger.warn('dropping a malformed peer batch', { from: batch.from.toString(16), error: (error as Error).message });
@@ -114,9 +116,19 @@ export class GrpcPeerTransport implements PeerTransport {
     call.on('end', () => call.end());
   }
 
+  /** The test-only filter's verdict (always true without one). */
+  private passes(from: bigint, to: bigint): boolean {
+    return this.options.filter === undefined || this.options.filter(from, to);
+  }
+
   send(messages: readonly Message[]): void {
     if (this.closed) return;
     for (const m of messages) {
+      // A filtered message is lost as on a cut network: raft retries, and snapshots fail.
+      if (!this.passes(this.options.memberId, m.to)) {
+        if (m.type === 'snap') this.options.events.snapshotStatus(m.to, true);
+        continue;
+      }
       const link = this.peers.get(m.to);
       if (link === undefined) {
         if (m.type === 'snap') this.options.events.snapshotStatus(m.to, true);
@@ -147,6 +159,9 @@ export class GrpcPeerTransport implements PeerTransport {
   call<T>(id: NodeId, method: string, request: unknown, timeoutMs: number): Promise<T> {
     const link = this.peers.get(id);
     if (link === undefined) return Promise.reject(new Error(`no peer ${id.toString(16)}`));
+    if (!this.passes(this.options.memberId, id) || !this.passes(id, this.options.memberId)) {
+      return Promise.reject(Object.assign(new Error(`peer ${id.toString(16)} unreachable (filtered)`), { code: status.UNAVAILABLE }));
+    }
     return link.unary<T>(method, request, timeoutMs);
   }
 
