@@ -151,9 +151,12 @@ export class ConclaveCluster {
     return nodes.map((n) => n.endpoint);
   }
 
-  /** A client over every member (writes go to any of them). */
+  /**
+   * A client over every member (writes go to any of them). Every call has a deadline: a call
+   * to a member that stopped answering (SIGSTOP, a dead peer) must fail, not hang the writer.
+   */
   client(nodes: readonly ConclaveNode[] = this.nodes): Etcd3 {
-    const client = new Etcd3({ hosts: this.endpoints(nodes), dialTimeout: 3_000 });
+    const client = new Etcd3({ hosts: this.endpoints(nodes), dialTimeout: 3_000, defaultCallOptions: () => ({ deadline: new Date(Date.now() + 15_000) }) });
     this.clients.push(client);
     return client;
   }
