@@ -6,6 +6,8 @@ import { silentLogger } from '../base/logger.js';
 import { requireInteger } from '../base/validate.js';
 import type { BackendEngine } from '../storage/backend/index.js';
 import type { FileSystem } from '../storage/index.js';
+import { CLIENT_TLS_OPTIONS, PEER_TLS_OPTIONS, resolveTls } from './tls.js';
+import type { TlsMaterial } from './tls.js';
 
 /**
  * A member's configuration. Names follow etcd's flags where they mean the same thing
@@ -55,14 +57,37 @@ export interface MemberOptions {
    * production.
    */
   readonly peerMessageFilter?: PeerMessageFilter;
+  /** PEM certificate (chain) served on https client URLs (etcd `--cert-file`). Required by https client URLs. */
+  readonly certFile?: string;
+  /** PEM private key of `certFile` (etcd `--key-file`). */
+  readonly keyFile?: string;
+  /** PEM CA bundle that verifies client certificates (etcd `--trusted-ca-file`). */
+  readonly trustedCaFile?: string;
+  /** Require and verify a client certificate signed by `trustedCaFile` (etcd `--client-cert-auth`). Default false. */
+  readonly clientCertAuth?: boolean;
+  /** PEM certificate (chain) for the peer port, also presented when dialing peers (etcd `--peer-cert-file`). Required by https peer URLs. */
+  readonly peerCertFile?: string;
+  /** PEM private key of `peerCertFile` (etcd `--peer-key-file`). */
+  readonly peerKeyFile?: string;
+  /** PEM CA bundle that verifies peers, both dialed and dialing (etcd `--peer-trusted-ca-file`). */
+  readonly peerTrustedCaFile?: string;
+  /** Require and verify a certificate from every dialing peer (etcd `--peer-client-cert-auth`). Default false. */
+  readonly peerClientCertAuth?: boolean;
 }
+
+/** The TLS options: resolved into `clientTls` and `peerTls` (the files read and checked). */
+type TlsOptionKey = 'certFile' | 'keyFile' | 'trustedCaFile' | 'clientCertAuth' | 'peerCertFile' | 'peerKeyFile' | 'peerTrustedCaFile' | 'peerClientCertAuth';
 
 /** `false` drops traffic from member `from` to member `to` (see MemberOptions.peerMessageFilter). */
 export type PeerMessageFilter = (from: bigint, to: bigint) => boolean;
 
-export type ResolvedMemberOptions = Required<Omit<MemberOptions, 'fileSystem' | 'peerMessageFilter'>> & {
+export type ResolvedMemberOptions = Required<Omit<MemberOptions, 'fileSystem' | 'peerMessageFilter' | TlsOptionKey>> & {
   readonly fileSystem: FileSystem | undefined;
   readonly peerMessageFilter: PeerMessageFilter | undefined;
+  /** TLS for https client URLs; undefined when every client URL is http. */
+  readonly clientTls: TlsMaterial | undefined;
+  /** TLS for https peer URLs (listening, and dialing peers); undefined when every peer URL is http. */
+  readonly peerTls: TlsMaterial | undefined;
 };
 
 export const MEMBER_DEFAULTS = Object.freeze({
@@ -129,6 +154,8 @@ export function resolveMemberOptions(options: MemberOptions): ResolvedMemberOpti
   if (engine !== 'memory' && engine !== 'lmdb') throw new InvalidOptionError('engine', "must be 'memory' or 'lmdb'");
   const initialCluster = options.initialCluster ?? `${name}=${initialAdvertisePeerUrls.join(`,${name}=`)}`;
   parseInitialCluster(initialCluster);
+  const clientTls = resolveTls(CLIENT_TLS_OPTIONS, { certFile: options.certFile, keyFile: options.keyFile, trustedCaFile: options.trustedCaFile, clientCertAuth: options.clientCertAuth }, listenClientUrls);
+  const peerTls = resolveTls(PEER_TLS_OPTIONS, { certFile: options.peerCertFile, keyFile: options.peerKeyFile, trustedCaFile: options.peerTrustedCaFile, clientCertAuth: options.peerClientCertAuth }, listenPeerUrls);
   return {
     name,
     dataDir: options.dataDir,
@@ -151,5 +178,7 @@ export function resolveMemberOptions(options: MemberOptions): ResolvedMemberOpti
     logger: options.logger ?? silentLogger,
     fileSystem: options.fileSystem,
     peerMessageFilter: options.peerMessageFilter,
+    clientTls,
+    peerTls,
   };
 }

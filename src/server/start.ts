@@ -6,6 +6,7 @@ import { createInProcessEndpoint } from './in-process.js';
 import type { InProcessEndpoint } from './in-process.js';
 import type { MemberOptions } from './member-options.js';
 import { GrpcPeerTransport, hostPort } from './peer/grpc-peer-transport.js';
+import { serverCredentialsFor } from './tls.js';
 
 /** A running member with its client and peer listeners. */
 export interface RunningMember {
@@ -33,6 +34,7 @@ export async function startMember(options: MemberOptions): Promise<RunningMember
     transport = new GrpcPeerTransport({
       memberId: m.memberId,
       listenPeerUrls: m.options.listenPeerUrls,
+      tls: m.options.peerTls,
       clock: m.options.clock,
       logger: m.options.logger,
       ...(m.options.peerMessageFilter === undefined ? {} : { filter: m.options.peerMessageFilter }),
@@ -51,7 +53,7 @@ export async function startMember(options: MemberOptions): Promise<RunningMember
     });
     const clientUrls: string[] = [];
     for (const url of member.options.listenClientUrls) {
-      const port = await api.bind(hostPort(url));
+      const port = await api.bind(hostPort(url), serverCredentialsFor(url, member.options.clientTls));
       const parsed = new URL(url);
       parsed.port = String(port);
       clientUrls.push(`${parsed.protocol}//${parsed.host}`);

@@ -1,5 +1,5 @@
-import { Server, ServerCredentials, credentials, makeGenericClientConstructor, status } from '@grpc/grpc-js';
-import type { Client, ClientDuplexStream, ServerDuplexStream, ServiceError, ServiceDefinition } from '@grpc/grpc-js';
+import { Server, makeGenericClientConstructor, status } from '@grpc/grpc-js';
+import type { ChannelCredentials, Client, ClientDuplexStream, ServerDuplexStream, ServiceError, ServiceDefinition } from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import type { DescMessage } from '@bufbuild/protobuf';
 import type { Clock } from '../../base/clock.js';
@@ -10,6 +10,8 @@ import { BatchAckSchema, Peer } from '../../gen/conclave/peer_pb.js';
 import { serviceDefinition } from '../api/service-definition.js';
 import type { PeerEvents, PeerTransport } from '../transport.js';
 import { decodeMessage, encodeBatch } from './codec.js';
+import { channelCredentialsFor, serverCredentialsFor } from '../tls.js';
+import type { TlsMaterial } from '../tls.js';
 
 /** Most messages queued for one peer; beyond it new messages are dropped (raft retries). */
 export const MAX_QUEUED_MESSAGES_PER_PEER = 8192;
@@ -29,6 +31,8 @@ export interface PeerHandlers {
 export interface GrpcPeerTransportOptions {
   readonly memberId: bigint;
   readonly listenPeerUrls: readonly string[];
+  /** Peer TLS: served on https listen URLs, and presented when dialing https peers (undefined: plain only). */
+  readonly tls?: TlsMaterial | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly handlers: PeerHandlers;
@@ -67,7 +71,7 @@ export class GrpcPeerTransport implements PeerTransport {
   private readonly server = new Server(channelOptions);
   private readonly peers = new Map<NodeId, PeerLink>();
   private readonly definition: ServiceDefinition;
-  private readonly ClientConstructor: new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options: object) => PeerClient;
+  private readonly ClientConstructor: new (address: string, creds: ChannelCredentials, options: object) => PeerClient;
   private closed = false;
 
   constructor(private readonly options: GrpcPeerTransportOptions) {
@@ -86,7 +90,7 @@ export class GrpcPeerTransport implements PeerTransport {
     const ports: number[] = [];
     for (const url of this.options.listenPeerUrls) {
       ports.push(await new Promise<number>((resolve, reject) => {
-        this.server.bindAsync(hostPort(url), ServerCredentials.createInsecure(), (error: Error | null, port: number) => (error ? reject(error) : resolve(port)));
+        this.server.bindAsync(hostPort(url), serverCredentialsFor(url, this.options.tls), (error: Error | null, port: number) => (error ? reject(error) : resolve(port)));
       }));
     }
     return ports;
@@ -165,10 +169,10 @@ export class GrpcPeerTransport implements PeerTransport {
     return link.unary<T>(method, request, timeoutMs);
   }
 
-  /** Calls a unary peer RPC on a URL (joining a cluster, before the peer's id is known). */
-  static callUrl<T>(url: string, method: string, request: unknown, timeoutMs: number): Promise<T> {
+  /** Calls a unary peer RPC on a URL (joining a cluster, before the peer's id is known); `tls` is this member's peer TLS, used when `url` is https. */
+  static callUrl<T>(url: string, method: string, request: unknown, timeoutMs: number, tls?: TlsMaterial): Promise<T> {
     const Constructor = makeGenericClientConstructor(serviceDefinition(Peer), 'Peer') as never as new (a: string, c: unknown, o: object) => PeerClient;
-    const client = new Constructor(hostPort(url), credentials.createInsecure(), channelOptions);
+    const client = new Constructor(hostPort(url), channelCredentialsFor(url, tls), channelOptions);
     return new Promise<T>((resolve, reject) => {
       client[method]!(asMessage(method, 'input', request), { deadline: Date.now() + timeoutMs }, (error: ServiceError | null, response: unknown) => {
         client.close();
@@ -216,9 +220,9 @@ class PeerLink {
     readonly id: NodeId,
     readonly url: string,
     private readonly options: GrpcPeerTransportOptions,
-    Constructor: new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options: object) => PeerClient,
+    Constructor: new (address: string, creds: ChannelCredentials, options: object) => PeerClient,
   ) {
-    this.client = new Constructor(hostPort(url), credentials.createInsecure(), channelOptions);
+    this.client = new Constructor(hostPort(url), channelCredentialsFor(url, options.tls), channelOptions);
   }
 
   enqueue(m: Message): void {
