@@ -253,7 +253,7 @@ export class Member implements ServerPort {
       for (const url of urls) {
         if (mine.has(url)) continue;
         try {
-          const info = await GrpcPeerTransport.callUrl<unknown>(url, 'clusterInfo', {}, 5000);
+          const info = await GrpcPeerTransport.callUrl<unknown>(url, 'clusterInfo', {}, 5000, this.options.peerTls);
           const state = ClusterState.decode(toBinary(ClusterStateSchema, info as never));
           const me = [...state.members.values()].find((m) => m.peerUrls.some((u) => mine.has(u)));
           if (me === undefined) throw new ConclaveError('ERR_NOT_ADDED', `the cluster at ${url} has no member with peer URLs ${[...mine].join(',')}: add it with MemberAdd first`);
