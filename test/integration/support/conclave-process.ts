@@ -10,6 +10,12 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const keepBytes = 256 * 1024;
 
+/** Every child still running; killed when the test process exits however it exits (afterAll is the normal path). */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 export class ConclaveProcess {
   readonly child: ChildProcess;
   private output = '';
@@ -23,7 +29,11 @@ export class ConclaveProcess {
     };
     this.child.stdout?.on('data', keep);
     this.child.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    live.add(this.child);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => {
+      live.delete(this.child);
+      resolve({ code, signal });
+    }));
   }
 
   get log(): string {
