@@ -208,6 +208,22 @@ export class MvccStore {
     return { events, nextRev };
   }
 
+  /**
+   * Rebuilds the key index after the backend's whole contents were replaced (a member
+   * installing a snapshot from its leader). Listeners are told, so watchers can catch up from
+   * the new history instead of being dropped.
+   */
+  reload(): void {
+    const state = this.state;
+    const previousRevision = state.currentRev;
+    state.index.clear();
+    state.currentRev = 1;
+    state.compactRev = 0;
+    state.applied = { index: 0, term: 0 };
+    this.rebuild();
+    for (const listener of state.listeners) listener.onReload?.(previousRevision);
+  }
+
   private rebuild(): void {
     const state = this.state;
     const applied = this.backend.get('meta', META_APPLIED);

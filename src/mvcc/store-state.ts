@@ -18,6 +18,8 @@ export interface LeaseHooks {
 export interface CommitListener {
   onCommit(revision: number, events: readonly MvccEvent[]): void;
   onCompact(compactRevision: number): void;
+  /** The whole state was replaced (a snapshot installed); `previousRevision` is the revision before. */
+  onReload?(previousRevision: number): void;
 }
 
 /**

@@ -125,6 +125,19 @@ export class WatchableStore implements CommitListener {
     for (const [w, list] of byWatcher) w.deliverSynced(revision, list);
   }
 
+  /**
+   * The store's contents were replaced by a newer snapshot: every synced watcher had received
+   * everything up to `previousRevision`, so it turns unsynced from the revision after and
+   * catches up from the new history (or is cancelled as compacted if that history is gone).
+   */
+  onReload(previousRevision: number): void {
+    const synced = [...this.syncedRanges, ...[...this.syncedByKey.values()].flatMap((set) => [...set])];
+    for (const w of synced) {
+      this.removeSynced(w);
+      w.resumeFrom(Math.max(previousRevision + 1, w.minRevision));
+    }
+  }
+
   onCompact(): void {
     // Nothing to do eagerly: a watcher behind the new compaction point is cancelled when
     // it next reads history (synced watchers are always ahead of it).

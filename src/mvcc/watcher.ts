@@ -118,6 +118,14 @@ export class Watcher implements AsyncIterable<WatchResponse> {
     this.enqueue({ watcherId: this.id, revision, events: filtered });
   }
 
+  /** @internal After a store reload: read history again from `revision` on. */
+  resumeFrom(revision: number): void {
+    if (this.state === 'canceled') return;
+    this.state = 'unsynced';
+    this.nextRevision = revision;
+    this.wake();
+  }
+
   /** @internal The progress_notify tick. */
   progressTick(): void {
     if (this.eventsSinceProgress) {

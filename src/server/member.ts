@@ -319,10 +319,8 @@ export class Member implements ServerPort {
   private restoreSnapshot(snapshot: Snapshot): void {
     this.options.logger.info('restoring a snapshot from the leader', { index: snapshot.metadata.index, term: snapshot.metadata.term, bytes: snapshot.data.byteLength });
     restoreSnapshot(this.backend, [snapshot.data]);
-    // Watchers belong to the old store; they end with a compaction-style cancel and clients resume.
-    this.watchable.close();
-    this.store = MvccStore.open(this.backend, { maxTxnOps: this.options.maxTxnOps });
-    this.watchable = new WatchableStore(this.store);
+    // The store rebuilds in place; its watchers resume from where they were, reading the new history.
+    this.store.reload();
     this.lessor = this.newLessor();
     const clusterBytes = this.backend.get('meta', CLUSTER_STATE_KEY);
     const cluster = clusterBytes === undefined ? new ClusterState(this.cluster.clusterId) : ClusterState.decode(clusterBytes);
