@@ -30,8 +30,9 @@ Flags have etcd's names and meanings. Without flags it runs a single-member clus
 Flags:
 ${formatFlagHelp(SERVER_FLAGS)}
 
-Not supported yet: TLS (--cert-file, --peer-cert-file, ...), environment variables (ETCD_*),
-YAML config files.
+TLS: https:// client URLs need --cert-file and --key-file (--client-cert-auth with
+--trusted-ca-file requires client certificates); https:// peer URLs need the --peer- twins.
+Not supported yet: --auto-tls, CRL files, environment variables (ETCD_*), YAML config files.
 On SIGTERM or SIGINT a leader first hands leadership to another member, then the member stops.
 Exit codes: 0 stopped, 1 could not start, 2 bad flags, 70 fatal storage error.
 `;
@@ -48,7 +49,8 @@ export async function runServer(argv: readonly string[], io: CommandIo, start: (
     if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
     const configFile = parsed.values.get('config-file');
     const raw = typeof configFile === 'string' ? readConfigFile(configFile) : new Map<string, string>();
-    for (const [name, value] of parsed.values) if (typeof value === 'string' && name !== 'config-file') raw.set(name, value);
+    // Switches (--client-cert-auth) arrive as booleans; --help was handled above.
+    for (const [name, value] of parsed.values) if (name !== 'config-file' && name !== 'help') raw.set(name, String(value));
     settings = serverSettings(raw);
     resolveMemberOptions(settings.options);
   } catch (error) {

@@ -7,7 +7,7 @@ import { LOG_LEVELS } from './stderr-logger.js';
 import type { LogLevel } from './stderr-logger.js';
 
 /** Which MemberOptions field a flag sets, and how its text becomes that field's value. */
-type Conversion = 'string' | 'urls' | 'integer' | 'hours' | 'choice';
+type Conversion = 'string' | 'urls' | 'integer' | 'hours' | 'choice' | 'boolean';
 
 interface ServerFlag extends FlagSpec {
   readonly option?: keyof MemberOptions;
@@ -35,17 +35,25 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
   { name: 'auto-compaction-retention', kind: 'value', option: 'autoCompactionRetentionHours', conversion: 'hours', valueName: 'hours', description: 'keep this many hours of history, compacting periodically (0 = off; "1" or "1h")', defaultText: '0' },
   { name: 'max-request-bytes', kind: 'value', option: 'maxRequestBytes', conversion: 'integer', valueName: 'bytes', description: 'largest client request accepted', defaultText: String(d.maxRequestBytes) },
   { name: 'max-txn-ops', kind: 'value', option: 'maxTxnOps', conversion: 'integer', valueName: 'count', description: 'most operations in one txn', defaultText: String(d.maxTxnOps) },
+  { name: 'cert-file', kind: 'value', option: 'certFile', conversion: 'string', valueName: 'path', description: 'PEM certificate served on https client URLs' },
+  { name: 'key-file', kind: 'value', option: 'keyFile', conversion: 'string', valueName: 'path', description: 'PEM private key of --cert-file' },
+  { name: 'trusted-ca-file', kind: 'value', option: 'trustedCaFile', conversion: 'string', valueName: 'path', description: 'PEM CA bundle that verifies client certificates' },
+  { name: 'client-cert-auth', kind: 'boolean', option: 'clientCertAuth', conversion: 'boolean', description: 'require client certificates signed by --trusted-ca-file', defaultText: 'false' },
+  { name: 'peer-cert-file', kind: 'value', option: 'peerCertFile', conversion: 'string', valueName: 'path', description: 'PEM certificate for https peer URLs, also presented when dialing peers' },
+  { name: 'peer-key-file', kind: 'value', option: 'peerKeyFile', conversion: 'string', valueName: 'path', description: 'PEM private key of --peer-cert-file' },
+  { name: 'peer-trusted-ca-file', kind: 'value', option: 'peerTrustedCaFile', conversion: 'string', valueName: 'path', description: 'PEM CA bundle that verifies peers (dialed and dialing)' },
+  { name: 'peer-client-cert-auth', kind: 'boolean', option: 'peerClientCertAuth', conversion: 'boolean', description: 'require peer certificates signed by --peer-trusted-ca-file', defaultText: 'false' },
   { name: 'engine', kind: 'value', option: 'engine', conversion: 'choice', choices: ['memory', 'lmdb'], valueName: 'memory|lmdb', description: 'backend engine: memory (rebuilt from snapshot + WAL on start) or lmdb (on disk)', defaultText: d.engine },
   { name: 'log-level', kind: 'value', conversion: 'choice', choices: LOG_LEVELS, valueName: 'level', description: 'debug, info, warn or error', defaultText: 'info' },
   { name: 'config-file', kind: 'value', valueName: 'path', description: 'JSON file whose keys are these flag names; flags on the command line win' },
   { name: 'help', kind: 'boolean', description: 'print this help' },
 ];
 
-const TLS_REFUSAL = 'TLS is not supported by conclave server yet; serve plain http on loopback or put a TLS proxy in front';
+const TLS_REFUSAL = 'not supported by conclave server; give certificates with --cert-file/--key-file (--peer-cert-file/--peer-key-file for peers)';
 
-/** etcd's TLS flags: recognised, and refused with a clear reason instead of "unknown flag". */
+/** etcd's TLS flags Conclave lacks: recognised, and refused with a clear reason instead of "unknown flag". */
 export const REJECTED_SERVER_FLAGS: ReadonlyMap<string, string> = new Map(
-  ['cert-file', 'key-file', 'client-cert-auth', 'trusted-ca-file', 'auto-tls', 'client-crl-file', 'peer-cert-file', 'peer-key-file', 'peer-client-cert-auth', 'peer-trusted-ca-file', 'peer-auto-tls', 'peer-crl-file', 'cipher-suites']
+  ['auto-tls', 'client-crl-file', 'peer-auto-tls', 'peer-crl-file', 'cipher-suites', 'peer-cert-allowed-cn', 'peer-cert-allowed-hostname', 'tls-min-version', 'tls-max-version']
     .map((name) => [name, TLS_REFUSAL]),
 );
 
@@ -59,7 +67,7 @@ const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
 
 /**
  * Reads a JSON config file: an object whose keys are flag names (with or without leading
- * dashes) and whose values are strings, numbers, or arrays of URL strings.
+ * dashes) and whose values are strings, numbers, arrays of URL strings, or true/false for switches.
  */
 export function readConfigFile(path: string, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): Map<string, string> {
   let text: string;
@@ -83,11 +91,12 @@ export function readConfigFile(path: string, read: (path: string) => string = (p
     const refusal = REJECTED_SERVER_FLAGS.get(key);
     if (refusal !== undefined) throw new UsageError(`${where}: ${refusal}`);
     const spec = SERVER_FLAGS.find((s) => s.name === key);
-    if (spec === undefined || spec.kind !== 'value' || key === 'config-file') throw new UsageError(`${where} is not a setting`);
+    if (spec === undefined || spec.conversion === undefined) throw new UsageError(`${where} is not a setting`);
     if (typeof value === 'string') values.set(key, value);
     else if (typeof value === 'number' && Number.isFinite(value)) values.set(key, String(value));
+    else if (typeof value === 'boolean' && spec.kind === 'boolean') values.set(key, String(value));
     else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) values.set(key, value.join(','));
-    else throw new UsageError(`${where} must be a string, a number or an array of strings`);
+    else throw new UsageError(`${where} must be a string, a number or an array of strings${spec.kind === 'boolean' ? ' (or true/false)' : ''}`);
   }
   return values;
 }
@@ -125,6 +134,11 @@ function convert(spec: ServerFlag, text: string): unknown {
       if (match === null) throw new UsageError(`${flag} must be a whole number of hours ("1" or "1h"), got ${JSON.stringify(text)}`);
       return Number(match[1]);
     }
+    case 'boolean':
+      // Go's flag package (so etcd) also takes 1/0 and t/f; the command line gives true/false.
+      if (/^(true|t|1)$/i.test(text)) return true;
+      if (/^(false|f|0)$/i.test(text)) return false;
+      throw new UsageError(`${flag} must be true or false, got ${JSON.stringify(text)}`);
     case 'choice':
       if (!spec.choices!.includes(text)) throw new UsageError(`${flag} must be one of ${spec.choices!.join(', ')}, got ${JSON.stringify(text)}`);
       return text;

@@ -1,5 +1,5 @@
 // The `conclave server` command in-process: flag parsing (etcd's names, both dash forms,
-// near-miss suggestions, refused TLS flags), the JSON config file with the command line over
+// near-miss suggestions, refused unsupported TLS flags), the JSON config file with the command line over
 // it, the log line format, and the exit codes, with a fake member in place of startMember so
 // that a fatal stop and a signal-driven stop can be staged deterministically.
 import { describe, expect, it } from 'vitest';
@@ -38,11 +38,11 @@ describe('conclave server flags', () => {
     expect(Object.fromEntries(values)).toEqual({ name: 'a', 'data-dir': '/tmp/x', 'snapshot-count': '7', help: true });
   });
 
-  it('rejects unknown flags with a suggestion, missing values, and TLS flags with the reason', () => {
+  it('rejects unknown flags with a suggestion, missing values, and unsupported TLS flags with the reason', () => {
     expect(() => parse(['--snapshot-cuont', '5'])).toThrow(/unknown flag --snapshot-cuont \(did you mean --snapshot-count\?\)/);
     expect(() => parse(['--name'])).toThrow(/--name needs a value/);
     expect(() => parse(['--name', '--data-dir', 'x'])).toThrow(/--name needs a value/);
-    expect(() => parse(['--cert-file', 'c.pem'])).toThrow(/--cert-file: TLS is not supported/);
+    expect(() => parse(['--auto-tls'])).toThrow(/--auto-tls: not supported by conclave server; give certificates with --cert-file/);
     expect(() => parse(['--help=maybe'])).toThrow(UsageError);
   });
 
@@ -64,7 +64,7 @@ describe('conclave server flags', () => {
     expect(Object.fromEntries(values)).toEqual({ name: 'n', 'snapshot-count': '100', 'listen-client-urls': 'http://127.0.0.1:1,http://127.0.0.1:2' });
     expect(() => readConfigFile('c.yaml', file('name: n\n'))).toThrow(/is not JSON .*YAML is not supported/);
     expect(() => readConfigFile('c.json', file('{"snapshot-cnt": 1}'))).toThrow(/key "snapshot-cnt" is not a setting/);
-    expect(() => readConfigFile('c.json', file('{"peer-cert-file": "x"}'))).toThrow(/TLS is not supported/);
+    expect(() => readConfigFile('c.json', file('{"peer-auto-tls": true}'))).toThrow(/key "peer-auto-tls": not supported by conclave server/);
     expect(() => readConfigFile('c.json', file('{"name": {"a": 1}}'))).toThrow(/must be a string, a number or an array of strings/);
     expect(() => readConfigFile('missing.json', () => {
       throw new Error('ENOENT');
