@@ -438,6 +438,8 @@ export class Raft {
       return;
     }
 
+    if ((m.type === 'voteResp' || m.type === 'preVoteResp') && m.reject) this.maybeLearnCommit(m);
+
     switch (m.type) {
       case 'hup':
         this.hup(this.preVote ? 'preElection' : 'election');
@@ -466,7 +468,24 @@ export class Raft {
         this.vote = m.from;
       }
     } else {
-      this.send({ type: voteResponseType(m.type), to: m.from, term: this.term, reject: true });
+      // A refusal carries our commit index and the term there (see maybeLearnCommit).
+      const commit = this.raftLog.committed;
+      this.send({ type: voteResponseType(m.type), to: m.from, term: this.term, reject: true, index: commit, logTerm: this.raftLog.term(commit) ?? 0 });
+    }
+  }
+
+  /**
+   * Learns the commit index from a node that refused our vote: it says entry `index` with term
+   * `logTerm` is committed. If our log has that very entry, Log Matching makes our log equal to
+   * its log up to there, so everything up to `index` is committed here too. Without this, a
+   * voter that missed the commit of its own new configuration (the leader that committed it
+   * was removed or demoted and then crashed) could wait forever for a vote from a member that
+   * refuses it because its log is longer; with it, the voter applies the configuration and
+   * campaigns under it.
+   */
+  private maybeLearnCommit(m: Message): void {
+    if (m.index > this.raftLog.committed && m.logTerm > 0 && this.raftLog.matchTerm(m.index, m.logTerm)) {
+      this.raftLog.commitTo(m.index);
     }
   }
 

@@ -36,6 +36,8 @@ export interface MemberOptions {
   readonly electionTimeoutMs?: number;
   /** Applied entries between snapshots (etcd default 100,000; ours 10,000). */
   readonly snapshotCount?: number;
+  /** Entries kept behind a snapshot for slow followers (etcd's --experimental-snapshot-catchup-entries, default 5,000). */
+  readonly snapshotCatchUpEntries?: number;
   /** Backend size that raises the NOSPACE alarm (etcd default 2 GiB). */
   readonly quotaBackendBytes?: number;
   /** Periodic auto-compaction: keep this many hours of history (0 = off). */
@@ -99,6 +101,7 @@ export const MEMBER_DEFAULTS = Object.freeze({
   heartbeatIntervalMs: 100,
   electionTimeoutMs: 1000,
   snapshotCount: 10_000,
+  snapshotCatchUpEntries: 5_000,
   quotaBackendBytes: 2 * 1024 * 1024 * 1024,
   autoCompactionRetentionHours: 0,
   maxRequestBytes: 1.5 * 1024 * 1024,
@@ -169,6 +172,7 @@ export function resolveMemberOptions(options: MemberOptions): ResolvedMemberOpti
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: requireInteger('snapshotCount', options.snapshotCount ?? MEMBER_DEFAULTS.snapshotCount, 1),
+    snapshotCatchUpEntries: requireInteger('snapshotCatchUpEntries', options.snapshotCatchUpEntries ?? MEMBER_DEFAULTS.snapshotCatchUpEntries, 0, 10_000_000),
     quotaBackendBytes: requireInteger('quotaBackendBytes', options.quotaBackendBytes ?? MEMBER_DEFAULTS.quotaBackendBytes, 1),
     autoCompactionRetentionHours: requireInteger('autoCompactionRetentionHours', options.autoCompactionRetentionHours ?? 0, 0, 24 * 365 * 10),
     maxRequestBytes: requireInteger('maxRequestBytes', options.maxRequestBytes ?? MEMBER_DEFAULTS.maxRequestBytes, 1, 64 * 1024 * 1024),

@@ -99,6 +99,7 @@ export class Member implements ServerPort {
     this.storage = await DiskStorage.open(fileSystem, join(options.dataDir, 'member'), {
       logger: options.logger,
       onFatal: (error) => this.fail(error),
+      catchUpEntries: options.snapshotCatchUpEntries,
     });
     const initial = parseInitialCluster(options.initialCluster);
     const myPeerUrls = options.initialAdvertisePeerUrls;

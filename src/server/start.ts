@@ -5,6 +5,9 @@ import { Member } from './member.js';
 import { createInProcessEndpoint } from './in-process.js';
 import type { InProcessEndpoint } from './in-process.js';
 import type { MemberOptions } from './member-options.js';
+import { MEMBER_DEFAULTS } from './member-options.js';
+import { createServer } from 'node:net';
+import { ConclaveError } from '../base/errors.js';
 import { GrpcPeerTransport, hostPort } from './peer/grpc-peer-transport.js';
 import { serverCredentialsFor } from './tls.js';
 
@@ -29,6 +32,9 @@ export interface RunningMember {
  * function backs the `conclave server` command.
  */
 export async function startMember(options: MemberOptions): Promise<RunningMember> {
+  // Like etcd, make sure the listen addresses are free before touching the data directory: a
+  // start that fails on a busy port must not leave a freshly bootstrapped member behind.
+  await assertAddressesFree([...(options.listenClientUrls ?? MEMBER_DEFAULTS.listenClientUrls), ...(options.listenPeerUrls ?? MEMBER_DEFAULTS.listenPeerUrls)]);
   let transport: GrpcPeerTransport | undefined;
   const member = await Member.start(options, (m, events) => {
     transport = new GrpcPeerTransport({
@@ -85,5 +91,26 @@ export async function startMember(options: MemberOptions): Promise<RunningMember
     api?.forceShutdown();
     await member.destroy(error);
     throw error;
+  }
+}
+
+/** Throws ERR_ADDRESS_IN_USE naming the first listen URL that cannot be bound (port 0 always can). */
+async function assertAddressesFree(urls: readonly string[]): Promise<void> {
+  for (const url of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      continue; // resolveMemberOptions reports malformed URLs with the option's name
+    }
+    if (parsed.port === '0' || parsed.port === '') continue;
+    const host = parsed.hostname.replace(/^\[|\]$/g, '');
+    await new Promise<void>((resolve, reject) => {
+      const probe = createServer();
+      probe.once('error', (error: NodeJS.ErrnoException) => {
+        reject(new ConclaveError('ERR_ADDRESS_IN_USE', `cannot listen on ${url}: ${error.code ?? error.message}`, { cause: error }));
+      });
+      probe.listen({ host, port: Number(parsed.port), exclusive: true }, () => probe.close(() => resolve()));
+    });
   }
 }
