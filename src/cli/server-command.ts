@@ -4,7 +4,7 @@ import type { MemberOptions, RunningMember } from '../server/index.js';
 import { resolveMemberOptions } from '../server/member-options.js';
 import { FATAL_EXIT_CODE } from '../storage/options.js';
 import { UsageError, formatFlagHelp, parseFlags } from './flags.js';
-import { REJECTED_SERVER_FLAGS, SERVER_FLAGS, flagForOption, readConfigFile, serverSettings } from './server-flags.js';
+import { REJECTED_SERVER_FLAGS, SERVER_FLAGS, flagForOption, readConfigFile, serverSettings, withFlagNames } from './server-flags.js';
 import { StderrLogger } from './stderr-logger.js';
 
 /** Exit codes: 0 stopped cleanly, 1 could not start, 2 bad command line, 70 fatal storage/member error. */
@@ -57,7 +57,7 @@ export async function runServer(argv: readonly string[], io: CommandIo, start: (
     if (error instanceof UsageError) return usage(io, error.message);
     if (error instanceof InvalidOptionError) {
       const flag = flagForOption(error.option);
-      return usage(io, flag === undefined ? error.message : `--${flag}: ${error.message.slice(error.option.length + 2)}`);
+      return usage(io, flag === undefined ? error.message : `--${flag}: ${withFlagNames(error.message.slice(error.option.length + 2))}`);
     }
     throw error;
   }

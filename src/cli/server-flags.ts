@@ -147,6 +147,17 @@ function convert(spec: ServerFlag, text: string): unknown {
   }
 }
 
+/**
+ * Rewrites camelCase option names in a validation message as the flags that set them
+ * ("needs trustedCaFile" -> "needs --trusted-ca-file"), so the operator reads flag names.
+ */
+export function withFlagNames(text: string): string {
+  return text.replace(/\b[a-z]+(?:[A-Z][a-z]*)+\b/g, (word) => {
+    const flag = flagForOption(word);
+    return flag === undefined ? word : `--${flag}`;
+  });
+}
+
 /** The flag that sets a MemberOptions field (for naming it in a validation error). */
 export function flagForOption(option: string): string | undefined {
   return SERVER_FLAGS.find((s) => s.option === option)?.name;

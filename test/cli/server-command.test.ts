@@ -130,7 +130,7 @@ describe('conclave server exit codes', () => {
     expect(help.stdout).toMatch(/--initial-cluster-state <new\|existing>/);
     const bad = io();
     expect(await runCli(['server', '--heartbeat-interval', '100', '--election-timeout', '200'], bad)).toBe(2);
-    expect(bad.stderr).toMatch(/--election-timeout: must be at least 5 times heartbeatIntervalMs/);
+    expect(bad.stderr).toMatch(/--election-timeout: must be at least 5 times --heartbeat-interval \(100\)/);
     const stray = io();
     expect(await runCli(['server', 'extra'], stray)).toBe(2);
     const unknown = io();
