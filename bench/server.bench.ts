@@ -96,6 +96,10 @@ async function measureSystem(settings: Settings, kind: SystemKind, members: numb
         const run = await load.run(workload, settings.warmupMs, settings.measureMs, system.pids);
         cells.push({ system: kind, members, workload, run, failure: undefined });
         console.log(`  ${workload.padEnd(18)} ${describe(run)}  (load avg ${loadAverage()})`);
+        if (system.exited().length > 0) {
+          console.log(`  members exited: ${system.exited().join(', ')}; the remaining rows of ${system.label} are skipped\n${system.logs()}`);
+          break;
+        }
       } catch (error) {
         cells.push({ system: kind, members, workload, run: undefined, failure: String(error).split('\n')[0] });
         console.log(`  ${workload.padEnd(18)} failed: ${String(error).split('\n')[0]}`);

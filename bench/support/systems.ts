@@ -34,6 +34,8 @@ export interface RunningSystem {
   /** Stops every member: SIGTERM and a wait (so CPU profiles get written), then SIGKILL; removes the data. */
   stop(): Promise<void>;
   logs(): string;
+  /** Members whose process has exited. */
+  exited(): string[];
 }
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -79,6 +81,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
     },
     logs: () => processes.map((p, i) => `--- ${names[i]}\n${p.log.slice(-3000)}`).join('\n'),
+    exited: () => names.filter((_, i) => !processes[i]!.running),
   };
   try {
     await waitReady(endpoints, processes, options.readyTimeoutMs ?? 60_000);
