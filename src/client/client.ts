@@ -28,6 +28,8 @@ import {
 import type { DeleteSpec, PutSpec, RangeSpec, TxnSpec } from './ops.js';
 import { fromWireHeader } from './results.js';
 import type { DeleteResult, Header, PutResult, RangeResult, TxnResult } from './results.js';
+import { tlsCredentials } from './tls.js';
+import type { TlsOptions } from './tls.js';
 import { Transport } from './transport.js';
 import type { CallOptions, RetryPolicy } from './transport.js';
 import { WatchHub } from './watch-hub.js';
@@ -55,7 +57,10 @@ export interface ClientOptions {
   readonly maxReceiveMessageBytes?: number;
   /** Events a watcher buffers before it is parked (see Watcher). Default 10000. */
   readonly watchBufferEvents?: number;
+  /** gRPC channel credentials for every endpoint (insecure when neither this nor `tls` is given). */
   readonly credentials?: grpc.ChannelCredentials;
+  /** TLS to every endpoint from PEM material (`{ ca, cert, key }`); the alternative to `credentials`. */
+  readonly tls?: TlsOptions;
   readonly clock?: Clock;
   readonly logger?: Logger;
 }
@@ -147,10 +152,12 @@ export class Client implements KvExecutor, AsyncDisposable {
       maxDelayMs: requireInteger('retry.maxDelayMs', options.retry?.maxDelayMs ?? 1_000, 0),
     };
     this.watchBufferEvents = requireInteger('watchBufferEvents', options.watchBufferEvents ?? 10_000, 1);
+    if (options.tls !== undefined && options.credentials !== undefined) throw new InvalidOptionError('tls', 'give tls or credentials, not both');
+    const credentials = options.tls === undefined ? options.credentials : tlsCredentials(options.tls);
     this.pool = new EndpointPool({
       endpoints: options.endpoints ?? [],
       ...(options.embedded === undefined ? {} : { embedded: options.embedded }),
-      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      ...(credentials === undefined ? {} : { credentials }),
       keepAliveIntervalMs: requireInteger('keepAliveIntervalMs', options.keepAliveIntervalMs ?? 10_000, 5_000),
       keepAliveTimeoutMs: requireInteger('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? 5_000, 100),
       maxReceiveMessageBytes: requireInteger('maxReceiveMessageBytes', options.maxReceiveMessageBytes ?? 64 * 1024 * 1024, 1024),

@@ -1,6 +1,7 @@
 /** The etcd v3 client core: the public surface other folders and users may import. */
 export { Client } from './client.js';
 export type { ClientOptions, WatchOptions, LeaseGrant, LeaseTimeToLive, MemberInfo, StatusInfo, EndpointHealth } from './client.js';
+export type { TlsOptions } from './tls.js';
 export { RangeBuilder, PutBuilder, DeleteBuilder, TxnBuilder } from './kv.js';
 export type { OpLike, KvExecutor } from './kv.js';
 export { compare } from './ops.js';

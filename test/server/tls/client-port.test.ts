@@ -137,19 +137,28 @@ describe.skipIf(skip !== undefined)('client port TLS', () => {
     expect(check.output.trim()).toBe('mtls/a');
   });
 
-  it('serves the SDK over TLS through its credentials option, and the handshake rejects it without a client certificate', async () => {
+  it('serves the SDK over TLS through its tls and credentials options, and the handshake rejects it without a client certificate', async () => {
     const { endpoint } = await start({ trustedCaFile: pki.ca.cert, clientCertAuth: true });
     const ca = readFileSync(pki.ca.cert);
-    const sdk = new Client({ endpoints: [endpoint], credentials: credentials.createSsl(ca, readFileSync(client.key), readFileSync(client.cert)), callTimeoutMs: 5_000 });
+    const sdk = new Client({ endpoints: [endpoint], tls: { ca: ca.toString(), cert: readFileSync(client.cert), key: readFileSync(client.key, 'utf8') }, callTimeoutMs: 5_000 });
     try {
       await sdk.put('sdk/tls', 'yes');
       expect(await sdk.get('sdk/tls').string()).toBe('yes');
     } finally {
       await sdk.close();
     }
-    const anonymous = new Client({ endpoints: [endpoint], credentials: credentials.createSsl(ca), callTimeoutMs: 1_500, retry: { retries: 0 } });
+    const viaCredentials = new Client({ endpoints: [endpoint], credentials: credentials.createSsl(ca, readFileSync(client.key), readFileSync(client.cert)), callTimeoutMs: 5_000 });
     try {
-      await expect(anonymous.get('sdk/tls').string()).rejects.toThrow();
+      expect(await viaCredentials.get('sdk/tls').string()).toBe('yes');
+    } finally {
+      await viaCredentials.close();
+    }
+    expect(() => new Client({ endpoints: [endpoint], tls: { ca }, credentials: credentials.createSsl(ca) })).toThrow(/tls: give tls or credentials, not both/);
+    expect(() => new Client({ endpoints: [endpoint], tls: { ca, cert: readFileSync(client.cert) } })).toThrow(/tls.key: tls.cert and tls.key go together/);
+    expect(() => new Client({ endpoints: [endpoint], tls: { ca: 42 as never } })).toThrow(/tls.ca: must be PEM text/);
+    const anonymous = new Client({ endpoints: [endpoint], tls: { ca }, callTimeoutMs: 1_500, retry: { retries: 0 } });
+    try {
+      await expect(anonymous.get('sdk/tls').string()).rejects.toThrow(/certificate required/);
     } finally {
       anonymous.destroy();
     }
