@@ -1,5 +1,6 @@
 // TLS on the client port, against a real member started in this process with certificates
-// made at test time (support/pki.ts). etcdctl 3.4 and the SDK connect over https; the
+// made at test time (support/pki.ts). etcdctl 3.4 and the SDK connect over https (and plain http
+// beside https on one member); the
 // refusals (no client certificate under client-cert-auth, a certificate from another CA, an
 // unknown server CA, TLS below 1.2) are checked by the error each side reports, the
 // acceptances by a write read back. Fails under CI=true when etcdctl or openssl is missing.
@@ -162,6 +163,17 @@ describe.skipIf(skip !== undefined)('client port TLS', () => {
     } finally {
       anonymous.destroy();
     }
+  });
+
+  it('serves a mix of http and https listeners, each as its scheme says', async () => {
+    const { member } = await start({ listenClientUrls: ['http://127.0.0.1:0', 'https://127.0.0.1:0'] });
+    const [plainUrl, tlsUrl] = member.clientUrls;
+    expect(plainUrl).toMatch(/^http:\/\//);
+    expect(tlsUrl).toMatch(/^https:\/\//);
+    expect(await etcdctl(plainUrl!, [], ['put', 'mixed/a', '1'])).toEqual({ ok: true, output: 'OK\n' });
+    expect(await etcdctl(tlsUrl!, [`--cacert=${pki.ca.cert}`], ['get', 'mixed/a', '--print-value-only'])).toEqual({ ok: true, output: '1\n' });
+    // TLS to the plain listener fails: nothing there speaks TLS.
+    expect((await etcdctl(plainUrl!.replace('http:', 'https:'), [`--cacert=${pki.ca.cert}`], ['get', 'mixed/a'], 'refused')).ok).toBe(false);
   });
 
   it('negotiates TLS 1.2 or later only, with HTTP/2 over ALPN', async () => {
