@@ -1,9 +1,9 @@
 // TLS on the client port, against a real member started in this process with certificates
-// made at test time (support/pki.ts). etcdctl 3.4 and the SDK connect over https (and plain http
-// beside https on one member); the
-// refusals (no client certificate under client-cert-auth, a certificate from another CA, an
-// unknown server CA, TLS below 1.2) are checked by the error each side reports, the
-// acceptances by a write read back. Fails under CI=true when etcdctl or openssl is missing.
+// made at test time (support/pki.ts). etcdctl 3.4 and the SDK connect over https (and plain
+// http beside https on one member); the refusals (no client certificate under
+// client-cert-auth, a certificate from another CA, an unknown server CA, TLS below 1.2) are
+// checked by the error each side reports, the acceptances by a write read back. Fails under
+// CI=true when etcdctl or openssl is missing.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:tls';
