@@ -1,9 +1,9 @@
 // TLS on the client port, against a real member started in this process with certificates
-// made at test time (support/pki.ts). etcdctl 3.4 and the SDK connect over https (and plain
-// http beside https on one member); the refusals (no client certificate under
-// client-cert-auth, a certificate from another CA, an unknown server CA, TLS below 1.2) are
-// checked by the error each side reports, the acceptances by a write read back. Fails under
-// CI=true when etcdctl or openssl is missing.
+// made at test time (support/pki.ts). etcdctl 3.4, the etcd3 npm client and the SDK connect
+// over https (and plain http beside https on one member); the refusals (no client certificate
+// under client-cert-auth, a certificate from another CA, an unknown server CA, TLS below 1.2)
+// are checked by the error each side reports, the acceptances by a write read back. Fails
+// under CI=true when etcdctl or openssl is missing.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:tls';
@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
+import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../../src/client/index.js';
 import { startMember } from '../../../src/server/index.js';
@@ -162,6 +163,20 @@ describe.skipIf(skip !== undefined)('client port TLS', () => {
       await expect(anonymous.get('sdk/tls').string()).rejects.toThrow(/certificate required/);
     } finally {
       anonymous.destroy();
+    }
+  });
+
+  it('serves the etcd3 npm client over https with a client certificate', async () => {
+    const { endpoint } = await start({ trustedCaFile: pki.ca.cert, clientCertAuth: true });
+    const etcd = new Etcd3({
+      hosts: [endpoint], dialTimeout: 5_000,
+      credentials: { rootCertificate: readFileSync(pki.ca.cert), certChain: readFileSync(client.cert), privateKey: readFileSync(client.key) },
+    });
+    try {
+      await etcd.put('etcd3/tls').value('ok');
+      expect(await etcd.get('etcd3/tls').string()).toBe('ok');
+    } finally {
+      etcd.close();
     }
   });
 
