@@ -17,7 +17,17 @@ interface Batch {
   readonly waiters: Array<Deferred<void>>;
   readIndex: number | undefined;
   readonly cancelTimeout: () => void;
+  /** Cancels the pending re-request (set while the round waits for its read state). */
+  cancelRetry: () => void;
 }
+
+/**
+ * A round with no read state after this long asks raft again with the same context (etcd's
+ * readIndexRetryTime): a ReadIndex request or response lost on the way (a follower's forward
+ * dropped while the leader was unknown or busy, a peer message dropped) would otherwise hold
+ * every later linearizable read on this member until the request timeout.
+ */
+export const READ_INDEX_RETRY_MS = 500;
 
 /**
  * Linearizable reads, batched (etcd's linearizableReadLoop): every read arriving while no
@@ -70,13 +80,24 @@ export class ReadIndexBatcher {
     new DataView(bytes.buffer).setBigUint64(0, this.counter);
     const context = Buffer.from(bytes).toString('hex');
     const cancelTimeout = this.clock.setTimer(this.timeoutMs, () => this.fail(context, serverError('timeout')));
-    const batch: Batch = { context, waiters, readIndex: undefined, cancelTimeout };
+    const batch: Batch = { context, waiters, readIndex: undefined, cancelTimeout, cancelRetry: () => {} };
     this.inFlight.set(context, batch);
     try {
       this.target.requestReadIndex(bytes);
     } catch (error) {
       this.fail(context, error instanceof ProposalDroppedError ? serverError('noLeader') : error);
+      return;
     }
+    const retry = (): void => {
+      if (this.inFlight.get(context) !== batch) return;
+      try {
+        this.target.requestReadIndex(bytes);
+      } catch {
+        // No leader right now: the next retry (or the round's timeout) deals with it.
+      }
+      batch.cancelRetry = this.clock.setTimer(READ_INDEX_RETRY_MS, retry);
+    };
+    batch.cancelRetry = this.clock.setTimer(READ_INDEX_RETRY_MS, retry);
   }
 
   /** Read states handed out by a Ready. */
@@ -84,8 +105,10 @@ export class ReadIndexBatcher {
     for (const state of states) {
       const context = Buffer.from(state.requestContext).toString('hex');
       const batch = this.inFlight.get(context);
+      // Unknown: an answer to a retried request whose round was already answered.
       if (batch === undefined) continue;
       this.inFlight.delete(context);
+      batch.cancelRetry();
       batch.readIndex = state.index;
       this.awaitingApply.push(batch);
     }
@@ -112,6 +135,7 @@ export class ReadIndexBatcher {
     const at = this.awaitingApply.indexOf(batch);
     if (at >= 0) this.awaitingApply.splice(at, 1);
     batch.cancelTimeout();
+    batch.cancelRetry();
     for (const waiter of batch.waiters) waiter.reject(error);
     if (this.inFlight.size === 0) this.startRound();
   }
