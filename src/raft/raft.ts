@@ -579,6 +579,12 @@ export class Raft {
     const confState = this.tracker.confState();
     const self = result.progress.get(this.id);
     this.isLearner = self?.isLearner ?? false;
+    // A campaign in flight under a configuration that no longer makes this node a voter ends
+    // (a candidate can learn the commit of such a change from a refused vote and apply it).
+    if ((this.role === 'candidate' || this.role === 'preCandidate') && !this.tracker.isVoter(this.id)) {
+      this.becomeFollower(this.term, NONE);
+      return confState;
+    }
     if (this.role !== 'leader' || confState.voters.length === 0) return confState;
     // The quorum changed: the commit index may move, and new members need appends.
     if (this.maybeCommit()) this.bcastAppend();

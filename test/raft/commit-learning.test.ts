@@ -33,3 +33,14 @@ describe('learning the commit index from a refused vote', () => {
     expect(node.raft.raftLog.committed).toBe(1);
   });
 });
+
+describe('a campaign ends when the node stops being a voter', () => {
+  it('a candidate that applies its own demotion becomes a follower', () => {
+    const node = newNode(3n, [1n, 2n, 3n]);
+    node.campaign();
+    expect(node.raft.role).toBe('candidate');
+    node.applyConfChange({ transition: 'auto', changes: [{ type: 'addLearner', nodeId: 3n }], context: new Uint8Array(0) });
+    expect(node.raft.role).toBe('follower');
+    expect(node.raft.isLearner).toBe(true);
+  });
+});
