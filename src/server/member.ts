@@ -137,6 +137,7 @@ export class Member implements ServerPort {
         this.driver.kick();
       },
       appliedIndex: () => this.applier.appliedIndex,
+      memberId: this.memberId,
     }, options.clock, this.requestTimeoutMs, MAX_PENDING_READS);
     this.membership = new MembershipChanges(this);
     const events: PeerEvents = {

@@ -10,6 +10,12 @@ export interface ReadIndexTarget {
   /** Asks raft for a read index with this context (throws ProposalDroppedError without a leader). */
   requestReadIndex(context: Uint8Array): void;
   appliedIndex(): number;
+  /**
+   * This member's id, the first half of every context. The leader keeps one table of pending
+   * requests keyed by context for the whole cluster and ignores a context it already holds, so
+   * contexts must be unique across members, not only on one.
+   */
+  readonly memberId?: bigint;
 }
 
 interface Batch {
@@ -33,7 +39,8 @@ export const READ_INDEX_RETRY_MS = 500;
  * Linearizable reads, batched (etcd's linearizableReadLoop): every read arriving while no
  * ReadIndex round is in flight joins the next round; one round per batch confirms leadership,
  * and its waiters are released once this member has applied up to the read index. Contexts
- * are unique (a counter, never reused), so a late answer can never release a later batch.
+ * are unique (this member's id and a counter, never reused), so a late answer can never
+ * release a later batch, and two members' requests never share a context on the leader.
  * Bounded: at most `maxWaiters` reads wait at once ("too many requests" beyond that).
  */
 export class ReadIndexBatcher {
@@ -76,8 +83,10 @@ export class ReadIndexBatcher {
     const waiters = this.next;
     this.next = [];
     this.counter += 1n;
-    const bytes = new Uint8Array(8);
-    new DataView(bytes.buffer).setBigUint64(0, this.counter);
+    const bytes = new Uint8Array(16);
+    const view = new DataView(bytes.buffer);
+    view.setBigUint64(0, BigInt.asUintN(64, this.target.memberId ?? 0n));
+    view.setBigUint64(8, this.counter);
     const context = Buffer.from(bytes).toString('hex');
     const cancelTimeout = this.clock.setTimer(this.timeoutMs, () => this.fail(context, serverError('timeout')));
     const batch: Batch = { context, waiters, readIndex: undefined, cancelTimeout, cancelRetry: () => {} };
