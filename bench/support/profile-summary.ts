@@ -43,6 +43,27 @@ if (files.length === 0) {
   process.exit(2);
 }
 
+/** Coarse areas by source location, first match wins. */
+const AREAS: ReadonlyArray<[string, RegExp]> = [
+  ['module loading (startup)', /node:internal\/modules|node_modules\/tsx|cjs-module-lexer|node:internal\/bootstrap|esbuild/],
+  ['grpc-js', /@grpc\/grpc-js/],
+  ['protobuf-es', /@bufbuild\/protobuf/],
+  ['http2 (node)', /node:internal\/http2/],
+  ['streams, events, abort signals (node)', /node:internal\/(streams|event_target|abort_controller|events)|node:events/],
+  ['src/server/api', /src\/server\/api\//],
+  ['src/server (member, driver, peer)', /src\/server\//],
+  ['src/mvcc', /src\/mvcc\//],
+  ['src/raft', /src\/raft\//],
+  ['src/storage', /src\/storage\//],
+  ['src/base, src/gen', /src\/(base|gen)\//],
+];
+
+function areaOf(url: string, functionName: string): string {
+  if (url === '') return functionName.startsWith('(') ? functionName : 'native calls (fs/socket writes, crypto, ...)';
+  return AREAS.find(([, pattern]) => pattern.test(url))?.[0] ?? 'other node internals';
+}
+
+const byArea = new Map<string, number>();
 const byFunction = new Map<string, number>();
 const byFile = new Map<string, number>();
 let totalMicros = 0;
@@ -67,6 +88,8 @@ for (const file of files) {
     const name = `${functionName || '(anonymous)'} ${where === '(native)' ? '' : `${where}:${lineNumber + 1}`}`.trim();
     byFunction.set(name, (byFunction.get(name) ?? 0) + micros);
     byFile.set(where, (byFile.get(where) ?? 0) + micros);
+    const area = areaOf(url, functionName);
+    byArea.set(area, (byArea.get(area) ?? 0) + micros);
   }
 }
 
@@ -80,5 +103,6 @@ function print(title: string, map: Map<string, number>, count: number): void {
 }
 
 console.log(`${files.length} profile(s), ${(totalMicros / 1e6).toFixed(1)} s sampled`);
+print('self time by area', byArea, AREAS.length + 8);
 print('self time by function', byFunction, top);
 print('self time by file', byFile, Math.ceil(top / 2));
