@@ -69,6 +69,8 @@ export class TestCluster {
     readonly members: readonly TestMember[],
     private readonly network: FaultNetwork,
     private readonly ownedDataDir: string | undefined,
+    /** Default per-call limit of this cluster's clients (see client()). */
+    private readonly callTimeoutMs: number,
   ) {}
 
   /** @internal use createTestCluster. */
@@ -100,7 +102,11 @@ export class TestCluster {
       clock: clocks[i]!,
       peerMessageFilter: network.filter,
     }, clocks[i]!));
-    const cluster = new TestCluster(members, network, ownedDataDir);
+    // A member gives up on a request after 5 s plus two election timeouts (etcd's rule), e.g. a
+    // linearizable read whose ReadIndex round went to a leader that was just killed; the
+    // client's limit is longer, so such a request is retried within the same call.
+    const electionTimeoutMs = options.electionTimeoutMs ?? 1000;
+    const cluster = new TestCluster(members, network, ownedDataDir, 5_000 + 2 * electionTimeoutMs + 5_000);
     try {
       const started = await Promise.allSettled(members.map((m) => m.start()));
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -123,12 +129,16 @@ export class TestCluster {
     return indexes.map((i) => this.member(i).memberId);
   }
 
-  /** An SDK client over the members (all, or `members`), in-process; closed by close(). */
+  /**
+   * An SDK client over the members (all, or `members`), in-process; closed by close(). Its
+   * default call limit is 5 s longer than a member's request timeout (12 s with the default
+   * election timeout), so a request a member abandons during a failover is retried.
+   */
   client(options: TestClientOptions = {}): Client {
     this.assertOpen();
     const { members = this.members.map((m) => m.index), ...clientOptions } = options;
     if (members.length === 0) throw new InvalidOptionError('members', 'needs at least one member');
-    const client = new Client({ ...clientOptions, embedded: members.map((i) => this.member(i).embedded) });
+    const client = new Client({ callTimeoutMs: this.callTimeoutMs, ...clientOptions, embedded: members.map((i) => this.member(i).embedded) });
     this.clients.add(client);
     client.onClose(async () => {
       this.clients.delete(client);
