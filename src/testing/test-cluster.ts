@@ -103,8 +103,8 @@ export class TestCluster {
       peerMessageFilter: network.filter,
     }, clocks[i]!));
     // A member gives up on a request after 5 s plus two election timeouts (etcd's rule), e.g. a
-    // linearizable read whose ReadIndex round went to a leader that was just killed; the
-    // client's limit is longer, so such a request is retried within the same call.
+    // proposal forwarded to a leader that was just killed; the client's limit is longer, so a
+    // request the member abandons that way is retried within the same call (reads only).
     const electionTimeoutMs = options.electionTimeoutMs ?? 1000;
     const cluster = new TestCluster(members, network, ownedDataDir, 5_000 + 2 * electionTimeoutMs + 5_000);
     try {

@@ -46,8 +46,6 @@ describe('createTestCluster', () => {
     cluster = await createTestCluster({ members: 3 });
     const raftLeader = await cluster.waitForLeader();
     const first = await new Election(await Session.create(cluster.client({ members: [raftLeader.index] }), { ttlSeconds: 2 }), 'workers').campaign('node-a');
-    // The cluster's clients wait longer than a member's request timeout (see TestCluster.client):
-    // a read whose ReadIndex round went to the killed leader is retried, not failed.
     const standbyClient = cluster.client({ members: others(cluster, raftLeader.index) });
     const standby = new Election(await Session.create(standbyClient, { ttlSeconds: 10 }), 'workers');
     const campaign = standby.campaign('node-b');
