@@ -63,7 +63,7 @@ export function describeMessage(m: Message): string {
       break;
     case 'voteResp':
     case 'preVoteResp':
-      if (m.reject) text += ` Rejected Commit:${m.logTerm}/${m.index}`;
+      text += `${m.reject ? ' Rejected' : ''} Commit:${m.logTerm}/${m.index}`;
       break;
     case 'heartbeat':
     case 'timeoutNow':

@@ -438,7 +438,7 @@ export class Raft {
       return;
     }
 
-    if ((m.type === 'voteResp' || m.type === 'preVoteResp') && m.reject) this.maybeLearnCommit(m);
+    if (m.type === 'voteResp' || m.type === 'preVoteResp') this.maybeLearnCommit(m);
 
     switch (m.type) {
       case 'hup':
@@ -460,28 +460,29 @@ export class Raft {
       // A pre-vote for a future term may be granted even though we have voted in this one.
       (m.type === 'preVote' && m.term > this.term);
     const upToDate = this.bugs.voteWithoutLogCheck === true || this.raftLog.isUpToDate(m.index, m.logTerm);
+    // Every answer carries our commit index and the term there (see maybeLearnCommit).
+    const commit = this.raftLog.committed;
+    const commitTerm = this.raftLog.term(commit) ?? 0;
     if (canVote && upToDate) {
       // Respond with the term of the request: for a pre-vote it is the future term.
-      this.send({ type: voteResponseType(m.type), to: m.from, term: m.term });
+      this.send({ type: voteResponseType(m.type), to: m.from, term: m.term, index: commit, logTerm: commitTerm });
       if (m.type === 'vote') {
         this.electionElapsed = 0;
         this.vote = m.from;
       }
     } else {
-      // A refusal carries our commit index and the term there (see maybeLearnCommit).
-      const commit = this.raftLog.committed;
-      this.send({ type: voteResponseType(m.type), to: m.from, term: this.term, reject: true, index: commit, logTerm: this.raftLog.term(commit) ?? 0 });
+      this.send({ type: voteResponseType(m.type), to: m.from, term: this.term, reject: true, index: commit, logTerm: commitTerm });
     }
   }
 
   /**
-   * Learns the commit index from a node that refused our vote: it says entry `index` with term
+   * Learns the commit index from a vote response: the voter says entry `index` with term
    * `logTerm` is committed. If our log has that very entry, Log Matching makes our log equal to
    * its log up to there, so everything up to `index` is committed here too. Without this, a
    * voter that missed the commit of its own new configuration (the leader that committed it
-   * was removed or demoted and then crashed) could wait forever for a vote from a member that
-   * refuses it because its log is longer; with it, the voter applies the configuration and
-   * campaigns under it.
+   * was removed or demoted and then crashed) could keep campaigning under the old one, waiting
+   * for a vote that never comes (the removed member is gone, or refuses because its log is
+   * longer); with it, the voter applies the new configuration and campaigns under it.
    */
   private maybeLearnCommit(m: Message): void {
     if (m.index > this.raftLog.committed && m.logTerm > 0 && this.raftLog.matchTerm(m.index, m.logTerm)) {
