@@ -7,7 +7,7 @@ import { ConclaveError } from '../base/errors.js';
 import { SeededRandom } from '../base/random.js';
 import type { ConfChange, NodeId, ReadState, Snapshot, SoftState } from '../raft/index.js';
 import { ProposalDroppedError, RawNode, bootstrapState } from '../raft/index.js';
-import { MvccStore, WatchableStore } from '../mvcc/index.js';
+import { LeaseNotFoundError, MvccStore, WatchableStore } from '../mvcc/index.js';
 import type { Backend } from '../storage/backend/index.js';
 import { LmdbBackend, MemoryBackend, restoreSnapshot, writeSnapshot } from '../storage/backend/index.js';
 import { DiskStorage, NodeFileSystem } from '../storage/index.js';
@@ -499,7 +499,7 @@ export class Member implements ServerPort {
 
   /** Lease expiry is tracked by the leader alone, so a follower forwards keep-alives to it. */
   async renewLease(id: bigint): Promise<number> {
-    if (this.isLeader()) return this.lessor.renew(id);
+    if (this.isLeader()) return this.renewOnLeader(id);
     const leader = await this.currentLeader();
     const response = await this.forward<{ TTL: bigint }>(leader, 'leaseRenew', { ID: id });
     if (response.TTL <= 0n) throw serverError('leaseNotFound');
@@ -511,6 +511,22 @@ export class Member implements ServerPort {
     const leader = await this.currentLeader();
     const response = await this.forward<{ ID: bigint; TTL: bigint; grantedTTL: bigint; keys: Uint8Array[] }>(leader, 'leaseTimeToLive', { ID: id, keys: withKeys });
     return { id: response.ID, ttlSeconds: Number(response.TTL), grantedTtlSeconds: Number(response.grantedTTL), keys: response.keys };
+  }
+
+  /**
+   * Renews on the leader. A lease granted through a follower is answered once the follower
+   * applied it, so its first keep-alive can reach the leader before the leader applied the
+   * grant: "not found" while committed entries wait to be applied is retried once they are
+   * (etcd's leader waits for its applied index in LeaseRenew the same way).
+   */
+  private async renewOnLeader(id: bigint): Promise<number> {
+    try {
+      return this.lessor.renew(id);
+    } catch (error) {
+      if (!(error instanceof LeaseNotFoundError) || this.applier.appliedIndex >= this.rawNode.raft.raftLog.committed) throw error;
+      await this.readIndex.wait();
+      return this.lessor.renew(id);
+    }
   }
 
   /** The leader's id, waiting for an election to finish if there is none right now. */
@@ -539,7 +555,7 @@ export class Member implements ServerPort {
     return {
       leaseRenew: async (request: { ID: bigint }) => {
         if (!this.isLeader()) throw serverError('notLeader');
-        return { ID: request.ID, TTL: BigInt(this.lessor.renew(request.ID)) };
+        return { ID: request.ID, TTL: BigInt(await this.renewOnLeader(request.ID)) };
       },
       leaseTimeToLive: async (request: { ID: bigint; keys: boolean }) => {
         if (!this.isLeader()) throw serverError('notLeader');
