@@ -11,7 +11,8 @@ export async function freeLoopbackPorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
-function freePort(): Promise<number> {
+/** One free loopback TCP port (see freeLoopbackPorts for the caveat). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
