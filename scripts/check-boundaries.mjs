@@ -18,7 +18,8 @@ const allowed = {
   mvcc: ['base', 'storage'],
   server: ['base', 'gen', 'raft', 'storage', 'mvcc'],
   client: ['base', 'gen'],
-  testing: ['server', 'client', 'base'],
+  // The root SDK entry too, so a test cluster's client() has session() and lease().
+  testing: ['server', 'client', 'base', 'root'],
   // The `conclave/server` entry: startMember() whose result also hands out an in-process Client.
   embed: ['base', 'server', 'client', 'root'],
   cli: ['base', 'gen', 'raft', 'storage', 'mvcc', 'server', 'client', 'testing', ...recipes],

@@ -23,14 +23,14 @@ describe('createTestCluster', () => {
     cluster = await createTestCluster({ members: 3 });
     const leader = await cluster.waitForLeader();
     const away = others(cluster, leader.index)[0]!;
-    const stale = await new Mutex(await Session.create(cluster.client({ members: [away] }), { ttlSeconds: 2 }), 'orders').lock();
+    const stale = await new Mutex(await cluster.client({ members: [away] }).session({ ttlSeconds: 2 }), 'orders').lock();
     const guard = new FencingGuard();
     guard.check('orders-db', stale.token);
 
     cluster.isolate(away);
     // Its keep-alives cannot reach the leader: the held lock's signal aborts once the TTL has passed.
     await waitFor(() => expect(stale.signal.aborted).toBe(true), { timeout: 30_000 });
-    const next = await new Mutex(await Session.create(cluster.client({ members: others(cluster, away) }), { ttlSeconds: 10 }), 'orders').lock({ timeoutMs: 30_000 });
+    const next = await new Mutex(await cluster.client({ members: others(cluster, away) }).session({ ttlSeconds: 10 }), 'orders').lock({ timeoutMs: 30_000 });
     expect(next.token).toBeGreaterThan(stale.token);
     guard.check('orders-db', next.token);
     expect(() => guard.check('orders-db', stale.token)).toThrow(expect.objectContaining({ code: expect.any(String) }));
