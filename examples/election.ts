@@ -39,7 +39,9 @@ while ((await client.get('examples/workers/').prefix()).kvs.length < 2) await ne
 await node1.proclaim('node-1 (v2)');
 await node1.resign();
 const node2 = await waitingNode2;
-await node2.resign();
+// node-2 keeps leading until the observer has seen it take over (a slow observer re-reading
+// after node-2 also resigned would see nobody).
 await printed;
+await node2.resign();
 stop.abort();
 console.log(`observed: ${seen.join(' -> ')}`);
