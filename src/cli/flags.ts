@@ -1,3 +1,4 @@
+import { Command, CommanderError, Option } from 'commander';
 import { ConclaveError } from '../base/errors.js';
 
 /** A command line the user got wrong: the command prints the message and exits with 2. */
@@ -25,78 +26,96 @@ export interface ParsedFlags {
 }
 
 /**
- * Parses `--name value`, `--name=value` and the single-dash forms Go's flag package (and so
- * etcd) also accepts. `--` ends the flags. Unknown flags and missing values are usage errors,
- * never ignored: a misspelt `--snapshot-cuont` must not silently run with the default.
+ * Parses etcd-style flags with commander: `--name value`, `--name=value` and the single-dash
+ * forms Go's flag package (and so etcd) also accepts. Commander knows only `--long`, so the
+ * Go spellings are first rewritten into commander's (`-name` -> `--name`, a bare switch ->
+ * `--switch=true`), and a flag followed by another known flag is refused as missing its value
+ * (commander would take `--data-dir` as the value of `--name`). `--` ends the flags. Unknown
+ * flags and missing values are usage errors, never ignored: a misspelt `--snapshot-cuont`
+ * must not silently run with the default.
  */
 export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], rejected: ReadonlyMap<string, string> = new Map()): ParsedFlags {
-  const byName = new Map(specs.map((s) => [s.name, s]));
+  const command = new Command()
+    .exitOverride()
+    .helpOption(false)
+    .allowExcessArguments()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
+    .argument('[positionals...]');
+  const nameByAttribute = new Map<string, string>();
+  for (const spec of specs) {
+    const option = spec.kind === 'boolean'
+      ? new Option(`--${spec.name} [true|false]`, spec.description).argParser((text: string) => parseSwitch(spec.name, text))
+      : new Option(`--${spec.name} <${spec.valueName ?? 'value'}>`, spec.description);
+    command.addOption(option);
+    nameByAttribute.set(option.attributeName(), spec.name);
+  }
+  try {
+    command.parse(goStyleToCommander(argv, specs, rejected), { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) throw new UsageError(commanderMessage(error));
+    throw error;
+  }
   const values = new Map<string, string | boolean>();
-  const positionals: string[] = [];
+  for (const [attribute, value] of Object.entries(command.opts())) {
+    const name = nameByAttribute.get(attribute);
+    if (name !== undefined && (typeof value === 'string' || typeof value === 'boolean')) values.set(name, value);
+  }
+  return { values, positionals: [...command.args] };
+}
+
+/** Go's flag forms in commander's: single dash to double, bare switches made explicit. */
+function goStyleToCommander(argv: readonly string[], specs: readonly FlagSpec[], rejected: ReadonlyMap<string, string>): string[] {
+  const byName = new Map(specs.map((s) => [s.name, s]));
+  const nameOf = (arg: string): string => arg.replace(/^--?/, '').split('=')[0]!;
+  const isFlag = (arg: string): boolean => arg.startsWith('-') && arg !== '-' && arg !== '--';
+  const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
+      out.push(...argv.slice(i));
       break;
     }
-    if (!arg.startsWith('-') || arg === '-') {
-      positionals.push(arg);
+    if (!isFlag(arg)) {
+      out.push(arg);
       continue;
     }
-    const body = arg.replace(/^--?/, '');
-    const eq = body.indexOf('=');
-    const name = eq < 0 ? body : body.slice(0, eq);
-    const inline = eq < 0 ? undefined : body.slice(eq + 1);
+    const name = nameOf(arg);
     const refusal = rejected.get(name);
     if (refusal !== undefined) throw new UsageError(`--${name}: ${refusal}`);
+    const long = `--${arg.replace(/^--?/, '')}`;
     const spec = byName.get(name);
-    if (spec === undefined) throw new UsageError(`unknown flag --${name}${suggest(name, specs)}`);
+    if (spec === undefined) {
+      out.push(long);
+      continue;
+    }
+    const inline = long.includes('=');
     if (spec.kind === 'boolean') {
-      if (inline === undefined) values.set(name, true);
-      else if (inline === 'true' || inline === 'false') values.set(name, inline === 'true');
-      else throw new UsageError(`--${name} takes no value (or =true / =false), got ${JSON.stringify(inline)}`);
+      out.push(inline ? long : `${long}=true`);
       continue;
     }
-    if (inline !== undefined) {
-      values.set(name, inline);
+    if (!inline) {
+      const next = argv[i + 1];
+      if (next === undefined || (isFlag(next) && byName.has(nameOf(next)))) throw new UsageError(`--${name} needs a value`);
+      out.push(long, next);
+      i += 1;
       continue;
     }
-    const next = argv[i + 1];
-    if (next === undefined || (next.startsWith('-') && next !== '-' && byName.has(next.replace(/^--?/, '').split('=')[0]!))) {
-      throw new UsageError(`--${name} needs a value`);
-    }
-    values.set(name, next);
-    i += 1;
+    out.push(long);
   }
-  return { values, positionals };
+  return out;
 }
 
-/** " (did you mean --x?)" for a near miss: same flag with at most two edits. */
-function suggest(name: string, specs: readonly FlagSpec[]): string {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const spec of specs) {
-    const d = editDistance(name, spec.name);
-    if (d < bestDistance) {
-      best = spec.name;
-      bestDistance = d;
-    }
-  }
-  return best === undefined ? '' : ` (did you mean --${best}?)`;
+function parseSwitch(name: string, text: string): boolean {
+  if (text === 'true' || text === 'false') return text === 'true';
+  throw new UsageError(`--${name} takes no value (or =true / =false), got ${JSON.stringify(text)}`);
 }
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length]!;
+/** Commander's error text in the wording of our other usage errors. */
+export function commanderMessage(error: CommanderError): string {
+  const text = error.message.replace(/^error: /, '');
+  const unknown = /^unknown option '([^']+)'(?:\n\(Did you mean (\S+)\?\))?/.exec(text);
+  if (unknown !== null) return `unknown flag ${unknown[1]}${unknown[2] === undefined ? '' : ` (did you mean ${unknown[2]}?)`}`;
+  return text.replace(/\n/g, ' ');
 }
 
 /** The flag list of a command's --help, one flag a line with its default. */

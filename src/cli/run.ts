@@ -1,31 +1,62 @@
 import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import type { CliContext, Register } from './context.js';
+import { EXIT_OK, EXIT_USAGE } from './context.js';
+import { commanderMessage } from './flags.js';
 import type { CommandIo } from './server-command.js';
-import { EXIT_OK, EXIT_USAGE, runServer } from './server-command.js';
+import { register as server } from './server-command.js';
+import { register as lock } from './commands/lock.js';
 
-export const MAIN_HELP = `Usage: conclave <command> [flags]
+/** Every command, one module each: adding a command is one line here. */
+const COMMANDS: readonly Register[] = [
+  server,
+  lock,
+];
 
-Commands:
-  server     run a Conclave member (etcd v3 API); 'conclave server --help' lists its flags
+/** The `conclave` program with every command registered; output goes through `io`. */
+export function createProgram(context: CliContext): Command {
+  const { io } = context;
+  const program = new Command('conclave')
+    .description('Conclave: a Raft-replicated key-value server speaking the etcd v3 API, and tools for the coordination recipes')
+    .version(`conclave ${packageVersion()}`, '--version', 'print the version')
+    .helpOption('-h, --help', 'print this help')
+    .helpCommand('help [command]', 'print the help of a command')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.out(text),
+      writeErr: (text) => io.err(text),
+      outputError: (text, write) => write(`conclave: ${commanderMessage(new CommanderError(1, '', text.trim())).replace(/unknown command '([^']*)'/, 'unknown command "$1"')}\nRun 'conclave --help' for the commands.\n`),
+    })
+    .showSuggestionAfterError(true)
+    // Flags after a command name belong to that command (`conclave server --help` is the server's help).
+    .enablePositionalOptions();
+  for (const register of COMMANDS) register(program, context);
+  // Subcommands share the output settings and report errors instead of exiting the process.
+  for (const command of program.commands) inherit(command, program);
+  return program;
+}
 
-Flags:
-  --help     print this help
-  --version  print the version
-`;
+function inherit(command: Command, program: Command): void {
+  command.exitOverride().configureOutput(program.configureOutput());
+  for (const child of command.commands) inherit(child, program);
+}
 
 /** Dispatches the `conclave` command line to a subcommand; resolves with the exit code. */
 export async function runCli(argv: readonly string[], io: CommandIo): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    (command === undefined ? io.err : io.out)(MAIN_HELP);
-    return command === undefined ? EXIT_USAGE : EXIT_OK;
+  const context: CliContext = { io, exitCode: EXIT_OK };
+  const program = createProgram(context);
+  if (argv.length === 0) {
+    io.err(program.helpInformation());
+    return EXIT_USAGE;
   }
-  if (command === '--version' || command === 'version') {
-    io.out(`conclave ${packageVersion()}\n`);
-    return EXIT_OK;
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    // --help and --version end with a CommanderError too, with exit code 0.
+    return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   }
-  if (command === 'server') return runServer(rest, io);
-  io.err(`conclave: unknown command ${JSON.stringify(command)}\n\n${MAIN_HELP}`);
-  return EXIT_USAGE;
+  return context.exitCode;
 }
 
 /** The version in the package's package.json (two levels up from src/cli, three from dist/src/cli). */

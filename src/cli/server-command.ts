@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { ConclaveError, InvalidOptionError } from '../base/errors.js';
 import { startMember } from '../server/index.js';
 import type { MemberOptions, RunningMember } from '../server/index.js';
@@ -6,6 +7,7 @@ import { FATAL_EXIT_CODE } from '../storage/options.js';
 import { UsageError, formatFlagHelp, parseFlags } from './flags.js';
 import { REJECTED_SERVER_FLAGS, SERVER_FLAGS, flagForOption, readConfigFile, serverSettings, withFlagNames } from './server-flags.js';
 import { StderrLogger } from './stderr-logger.js';
+import type { CliContext } from './context.js';
 
 /** Exit codes: 0 stopped cleanly, 1 could not start, 2 bad command line, 70 fatal storage/member error. */
 export const EXIT_OK = 0;
@@ -36,6 +38,24 @@ Not supported yet: --auto-tls, CRL files, environment variables (ETCD_*), YAML c
 On SIGTERM or SIGINT a leader first hands leadership to another member, then the member stops.
 Exit codes: 0 stopped, 1 could not start, 2 bad flags, 70 fatal storage error.
 `;
+
+/**
+ * `conclave server` takes etcd's flags in Go's spellings (`-name x`, `--name=x`), which
+ * commander's own option parser does not know: commander hands the raw arguments to
+ * parseFlags, which runs a second commander parser configured for them.
+ */
+export function register(program: Command, context: CliContext): void {
+  program
+    .command('server')
+    .description('run a Conclave member (etcd v3 API); \'conclave server --help\' lists its flags')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[flags...]')
+    .action(async (_flags: string[], _options: unknown, command: Command) => {
+      context.exitCode = await runServer(command.args, context.io);
+    });
+}
 
 /** Runs `conclave server`; resolves with the process exit code once the member has stopped. */
 export async function runServer(argv: readonly string[], io: CommandIo, start: (options: MemberOptions) => Promise<RunningMember> = startMember): Promise<number> {
