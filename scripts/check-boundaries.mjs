@@ -22,7 +22,8 @@ const allowed = {
   testing: ['server', 'client', 'base', 'root'],
   // The `conclave/server` entry: startMember() whose result also hands out an in-process Client.
   embed: ['base', 'server', 'client', 'root'],
-  cli: ['base', 'gen', 'raft', 'storage', 'mvcc', 'server', 'client', 'testing', ...recipes],
+  // "Everything but test code", including the root SDK entry (the client commands use its Client with session()).
+  cli: ['base', 'gen', 'raft', 'storage', 'mvcc', 'server', 'client', 'testing', 'root', ...recipes],
   root: ['base', 'client', ...recipes],
 };
 for (const recipe of recipes) allowed[recipe] = ['base', 'client', ...recipes.filter((r) => r !== recipe)];

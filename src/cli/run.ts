@@ -6,11 +6,15 @@ import { commanderMessage } from './flags.js';
 import type { CommandIo } from './server-command.js';
 import { register as server } from './server-command.js';
 import { register as lock } from './commands/lock.js';
+import { register as elect } from './commands/elect.js';
+import { register as barrier } from './commands/barrier.js';
 
 /** Every command, one module each: adding a command is one line here. */
 const COMMANDS: readonly Register[] = [
   server,
   lock,
+  elect,
+  barrier,
 ];
 
 /** The `conclave` program with every command registered; output goes through `io`. */
