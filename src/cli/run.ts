@@ -8,6 +8,7 @@ import { register as server } from './server-command.js';
 import { register as lock } from './commands/lock.js';
 import { register as elect } from './commands/elect.js';
 import { register as barrier } from './commands/barrier.js';
+import { register as dashboard } from './commands/dashboard.js';
 
 /** Every command, one module each: adding a command is one line here. */
 const COMMANDS: readonly Register[] = [
@@ -15,6 +16,7 @@ const COMMANDS: readonly Register[] = [
   lock,
   elect,
   barrier,
+  dashboard,
 ];
 
 /** The `conclave` program with every command registered; output goes through `io`. */

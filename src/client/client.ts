@@ -119,9 +119,12 @@ export interface StatusInfo {
   readonly version: string;
   readonly leader: bigint;
   readonly raftIndex: bigint;
+  /** Highest index applied to the store (etcd 3.4+; 0n from older servers). */
+  readonly raftAppliedIndex: bigint;
   readonly raftTerm: bigint;
   readonly dbSize: bigint;
   readonly errors: string[];
+  readonly isLearner: boolean;
 }
 
 export class Client implements KvExecutor, AsyncDisposable {
@@ -300,7 +303,7 @@ export class Client implements KvExecutor, AsyncDisposable {
   /** Status of the member the client currently talks to. */
   async status(options: CallOptions = {}): Promise<StatusInfo> {
     const r = await this.track(this.transport.unary(Maintenance.method.status, create(StatusRequestSchema, {}), true, options));
-    return { header: fromWireHeader(r.header), version: r.version, leader: r.leader, raftIndex: r.raftIndex, raftTerm: r.raftTerm, dbSize: r.dbSize, errors: r.errors };
+    return { header: fromWireHeader(r.header), version: r.version, leader: r.leader, raftIndex: r.raftIndex, raftAppliedIndex: r.raftAppliedIndex, raftTerm: r.raftTerm, dbSize: r.dbSize, errors: r.errors, isLearner: r.isLearner };
   }
 
   /**

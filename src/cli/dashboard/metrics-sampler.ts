@@ -1,0 +1,84 @@
+import { parsePrometheusText } from './prometheus-text.js';
+import type { Samples } from './prometheus-text.js';
+
+/** One chart point per member and scrape: rates over the interval since the previous scrape. */
+export interface MetricsPoint {
+  /** Unix time in seconds (uPlot's x axis). */
+  readonly t: number;
+  /** Puts + deletes + ranges + txns per second (etcd_mvcc_*_total). */
+  readonly opsPerSecond: number;
+  /** Mean WAL fsync latency over the interval in ms (etcd_disk_wal_fsync_duration_seconds), null without fsyncs. */
+  readonly fsyncMs: number | null;
+  /** Watch events sent per second (etcd_debugging_mvcc_events_total). */
+  readonly watchEventsPerSecond: number;
+}
+
+export interface MemberMetrics {
+  readonly available: boolean;
+  /** Why not, when unavailable ("HTTP 404", "connect ECONNREFUSED ..."). */
+  readonly reason?: string;
+  readonly points: readonly MetricsPoint[];
+}
+
+const OPS = ['etcd_mvcc_put_total', 'etcd_mvcc_delete_total', 'etcd_mvcc_range_total', 'etcd_mvcc_txn_total'];
+const FSYNC_SUM = 'etcd_disk_wal_fsync_duration_seconds_sum';
+const FSYNC_COUNT = 'etcd_disk_wal_fsync_duration_seconds_count';
+const WATCH_EVENTS = 'etcd_debugging_mvcc_events_total';
+/** Points kept per member: 5 minutes at the default 2 s scrape interval. */
+export const MAX_POINTS = 150;
+/** Largest /metrics body read (etcd 3.4 serves about 100 KiB). */
+const MAX_METRICS_BYTES = 4 * 1024 * 1024;
+
+/** Scrapes members' /metrics and keeps a bounded series of rates per member URL. */
+export class MetricsSampler {
+  private readonly previous = new Map<string, { atMs: number; samples: Samples }>();
+  private readonly series = new Map<string, MemberMetrics>();
+
+  constructor(private readonly fetchText: (url: string, signal: AbortSignal) => Promise<string> = fetchMetrics) {}
+
+  /** Scrapes `clientUrl`/metrics once; failures mark the member's metrics unavailable. */
+  async scrape(clientUrl: string, nowMs: number, signal: AbortSignal): Promise<void> {
+    let samples: Samples;
+    try {
+      samples = parsePrometheusText(await this.fetchText(`${clientUrl.replace(/\/$/, '')}/metrics`, signal));
+      if (!OPS.some((name) => samples.has(name))) throw new Error('no etcd_mvcc_* counters in /metrics');
+    } catch (error) {
+      this.previous.delete(clientUrl);
+      this.series.set(clientUrl, { available: false, reason: error instanceof Error ? error.message : String(error), points: this.series.get(clientUrl)?.points ?? [] });
+      return;
+    }
+    const before = this.previous.get(clientUrl);
+    this.previous.set(clientUrl, { atMs: nowMs, samples });
+    const points = [...(this.series.get(clientUrl)?.points ?? [])];
+    if (before !== undefined && nowMs > before.atMs) {
+      const seconds = (nowMs - before.atMs) / 1000;
+      const delta = (name: string): number => Math.max(0, (samples.get(name) ?? 0) - (before.samples.get(name) ?? 0));
+      const fsyncs = delta(FSYNC_COUNT);
+      points.push({
+        t: nowMs / 1000,
+        opsPerSecond: OPS.reduce((sum, name) => sum + delta(name), 0) / seconds,
+        fsyncMs: fsyncs === 0 ? null : (delta(FSYNC_SUM) / fsyncs) * 1000,
+        watchEventsPerSecond: delta(WATCH_EVENTS) / seconds,
+      });
+      if (points.length > MAX_POINTS) points.splice(0, points.length - MAX_POINTS);
+    }
+    this.series.set(clientUrl, { available: true, points });
+  }
+
+  get(clientUrl: string): MemberMetrics {
+    return this.series.get(clientUrl) ?? { available: false, reason: 'not scraped yet', points: [] };
+  }
+
+  /** Forgets members no longer in the cluster. */
+  retain(clientUrls: readonly string[]): void {
+    for (const url of [...this.series.keys()]) if (!clientUrls.includes(url)) this.series.delete(url);
+  }
+}
+
+async function fetchMetrics(url: string, signal: AbortSignal): Promise<string> {
+  const response = await fetch(url, { signal });
+  if (!response.ok) throw new Error(`HTTP ${response.status} from ${url}`);
+  const text = await response.text();
+  if (text.length > MAX_METRICS_BYTES) throw new Error(`${url} is larger than ${MAX_METRICS_BYTES} bytes`);
+  return text;
+}
