@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConclaveError, InvalidOptionError } from '../base/errors.js';
 import { startMember } from '../server/index.js';
@@ -6,7 +7,10 @@ import { resolveMemberOptions } from '../server/member-options.js';
 import { FATAL_EXIT_CODE } from '../storage/options.js';
 import { UsageError, formatFlagHelp, parseFlags } from './flags.js';
 import { REJECTED_SERVER_FLAGS, SERVER_FLAGS, flagForOption, readConfigFile, serverSettings, withFlagNames } from './server-flags.js';
+import type { ServerSettings } from './server-flags.js';
 import { StderrLogger } from './stderr-logger.js';
+import { Client } from '../index.js';
+import { startDashboard } from './dashboard/index.js';
 import type { CliContext } from './context.js';
 
 /** Exit codes: 0 stopped cleanly, 1 could not start, 2 bad command line, 70 fatal storage/member error. */
@@ -90,7 +94,37 @@ export async function runServer(argv: readonly string[], io: CommandIo, start: (
     return isStorageFailure(error) ? EXIT_FATAL : EXIT_START_FAILED;
   }
   logger.info('serving the etcd v3 API', { clientUrls: running.clientUrls.join(','), peerUrls: running.peerUrls.join(','), dataDir: settings.options.dataDir });
-  return waitForStop(running, logger, io);
+  const dashboard = settings.dashboardUrl === undefined ? undefined : await serveOwnDashboard(running, settings, logger);
+  try {
+    return await waitForStop(running, logger, io);
+  } finally {
+    await dashboard?.close();
+  }
+}
+
+/**
+ * The dashboard against this member's own client URL, through the SDK like any other client
+ * (so it shows what `conclave dashboard` would). Failing to start it is logged, not fatal: the
+ * member serves its clients either way.
+ */
+async function serveOwnDashboard(running: RunningMember, settings: ServerSettings, logger: StderrLogger): Promise<{ close(): Promise<void> } | undefined> {
+  const options = settings.options;
+  const tls = options.certFile === undefined ? undefined : { ca: readFileSync(options.trustedCaFile ?? options.certFile), ...(options.clientCertAuth === true ? { cert: readFileSync(options.certFile), key: readFileSync(options.keyFile!) } : {}) };
+  const client = new Client({ endpoints: [running.clientUrls[0]!.replace(/^https?:\/\//, '')], ...(tls === undefined ? {} : { tls }) });
+  try {
+    const dashboard = await startDashboard({ client, listenUrl: settings.dashboardUrl!, ...(tls === undefined ? {} : { tls }) });
+    logger.info('serving the dashboard', { url: `${dashboard.url}/` });
+    return {
+      async close() {
+        await dashboard.close();
+        await client.close().catch(() => {});
+      },
+    };
+  } catch (error) {
+    logger.error('could not start the dashboard', { error, url: settings.dashboardUrl });
+    await client.close().catch(() => {});
+    return undefined;
+  }
 }
 
 function usage(io: CommandIo, message: string): number {

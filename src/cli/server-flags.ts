@@ -44,6 +44,7 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
   { name: 'peer-trusted-ca-file', kind: 'value', option: 'peerTrustedCaFile', conversion: 'string', valueName: 'path', description: 'PEM CA bundle that verifies peers (dialed and dialing)' },
   { name: 'peer-client-cert-auth', kind: 'boolean', option: 'peerClientCertAuth', conversion: 'boolean', description: 'require peer certificates signed by --peer-trusted-ca-file', defaultText: 'false' },
   { name: 'engine', kind: 'value', option: 'engine', conversion: 'choice', choices: ['memory', 'lmdb'], valueName: 'memory|lmdb', description: 'backend engine: memory (rebuilt from snapshot + WAL on start) or lmdb (on disk)', defaultText: d.engine },
+  { name: 'listen-dashboard-url', kind: 'value', conversion: 'string', valueName: 'url', description: 'http://host:port to serve the web dashboard on, against this member\'s own client URL (off by default; read-only)' },
   { name: 'log-level', kind: 'value', conversion: 'choice', choices: LOG_LEVELS, valueName: 'level', description: 'debug, info, warn or error', defaultText: 'info' },
   { name: 'config-file', kind: 'value', valueName: 'path', description: 'JSON file whose keys are these flag names; flags on the command line win' },
   { name: 'help', kind: 'boolean', description: 'print this help' },
@@ -60,6 +61,8 @@ export const REJECTED_SERVER_FLAGS: ReadonlyMap<string, string> = new Map(
 export interface ServerSettings {
   readonly options: MemberOptions;
   readonly logLevel: LogLevel;
+  /** --listen-dashboard-url, when given. */
+  readonly dashboardUrl?: string;
 }
 
 /** Largest config file read (it holds a few dozen settings). */
@@ -105,17 +108,30 @@ export function readConfigFile(path: string, read: (path: string) => string = (p
 export function serverSettings(raw: ReadonlyMap<string, string>): ServerSettings {
   const options: Record<string, unknown> = {};
   let logLevel: LogLevel = 'info';
+  let dashboardUrl: string | undefined;
   for (const [name, text] of raw) {
     const spec = SERVER_FLAGS.find((s) => s.name === name);
     if (spec === undefined || spec.conversion === undefined) continue;
     const value = convert(spec, text);
     if (name === 'log-level') logLevel = value as LogLevel;
+    else if (name === 'listen-dashboard-url') dashboardUrl = dashboardListenUrl(value as string);
     else options[spec.option!] = value;
   }
   const name = (options.name as string | undefined) ?? MEMBER_DEFAULTS.name;
   // etcd's default data directory.
   options.dataDir ??= `${name}.etcd`;
-  return { options: options as unknown as MemberOptions, logLevel };
+  return { options: options as unknown as MemberOptions, logLevel, ...(dashboardUrl === undefined ? {} : { dashboardUrl }) };
+}
+
+function dashboardListenUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--listen-dashboard-url must be a URL such as http://127.0.0.1:2390, got ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== 'http:' || url.port === '' || (url.pathname !== '/' && url.pathname !== '')) throw new UsageError(`--listen-dashboard-url must be http://host:port, got ${JSON.stringify(text)}`);
+  return url.href;
 }
 
 function convert(spec: ServerFlag, text: string): unknown {

@@ -44,7 +44,7 @@ export class MetricsSampler {
       if (!OPS.some((name) => samples.has(name))) throw new Error('no etcd_mvcc_* counters in /metrics');
     } catch (error) {
       this.previous.delete(clientUrl);
-      this.series.set(clientUrl, { available: false, reason: error instanceof Error ? error.message : String(error), points: this.series.get(clientUrl)?.points ?? [] });
+      this.series.set(clientUrl, { available: false, reason: describeFailure(error), points: this.series.get(clientUrl)?.points ?? [] });
       return;
     }
     const before = this.previous.get(clientUrl);
@@ -81,4 +81,12 @@ async function fetchMetrics(url: string, signal: AbortSignal): Promise<string> {
   const text = await response.text();
   if (text.length > MAX_METRICS_BYTES) throw new Error(`${url} is larger than ${MAX_METRICS_BYTES} bytes`);
   return text;
+}
+
+/** fetch() says only "fetch failed"; the cause says why (ECONNREFUSED, a gRPC-only port answering HTTP/2 frames...). */
+function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+  const detail = cause === undefined ? undefined : typeof cause.code === 'string' ? cause.code : typeof cause.message === 'string' ? cause.message : undefined;
+  return detail === undefined ? error.message : `${error.message}: ${detail}`;
 }
