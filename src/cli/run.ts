@@ -9,6 +9,10 @@ import { register as lock } from './commands/lock.js';
 import { register as elect } from './commands/elect.js';
 import { register as barrier } from './commands/barrier.js';
 import { register as dashboard } from './commands/dashboard.js';
+import { register as kv } from './commands/kv.js';
+import { register as lease } from './commands/lease.js';
+import { register as cluster } from './commands/cluster.js';
+import { register as services } from './commands/services.js';
 
 /** Every command, one module each: adding a command is one line here. */
 const COMMANDS: readonly Register[] = [
@@ -16,6 +20,10 @@ const COMMANDS: readonly Register[] = [
   lock,
   elect,
   barrier,
+  kv,
+  lease,
+  cluster,
+  services,
   dashboard,
 ];
 
