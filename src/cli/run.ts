@@ -39,9 +39,10 @@ export function createProgram(context: CliContext): Command {
     .configureOutput({
       writeOut: (text) => io.out(text),
       writeErr: (text) => io.err(text),
-      outputError: (text, write) => write(`conclave: ${commanderMessage(new CommanderError(1, '', text.trim())).replace(/unknown command '([^']*)'/, 'unknown command "$1"')}\nRun 'conclave --help' for the commands.\n`),
+      outputError: (text, write) => write(`conclave: ${commanderMessage(new CommanderError(1, '', text.trim())).replace(/unknown command '([^']*)'/, 'unknown command "$1"')}\n`),
     })
     .showSuggestionAfterError(true)
+    .showHelpAfterError("(run 'conclave --help' for the commands)")
     // Flags after a command name belong to that command (`conclave server --help` is the server's help).
     .enablePositionalOptions();
   for (const register of COMMANDS) register(program, context);
@@ -51,8 +52,14 @@ export function createProgram(context: CliContext): Command {
 }
 
 function inherit(command: Command, program: Command): void {
-  command.exitOverride().configureOutput(program.configureOutput());
+  command.exitOverride().configureOutput(program.configureOutput()).showHelpAfterError(`(run 'conclave ${commandPath(command)} --help' for its usage)`);
   for (const child of command.commands) inherit(child, program);
+}
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c !== null && c.parent !== null; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }
 
 /** Dispatches the `conclave` command line to a subcommand; resolves with the exit code. */
