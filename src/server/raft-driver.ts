@@ -99,6 +99,8 @@ export class RaftDriver {
         ...(ready.hardState === undefined ? {} : { hardState: ready.hardState }),
         entries: ready.entries,
         ...(ready.snapshot === undefined ? {} : { snapshot: ready.snapshot }),
+        // A commit-index-only change costs no disk work (it rides along with the next write).
+        mustSync: ready.mustSync,
       });
     }
     if (!leading && ready.messages.length > 0) this.transport.send(ready.messages);
