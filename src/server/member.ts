@@ -188,6 +188,8 @@ export class Member implements ServerPort {
       applied: this.state.snapshotIndex,
       preVote: true,
       checkQuorum: true,
+      // The ready loop applies committed entries while the next batch persists (raft-driver.ts).
+      leaderAcksAfterPersist: true,
       maxUncommittedEntriesBytes: 64 * 1024 * 1024,
     });
   }
