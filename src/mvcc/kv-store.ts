@@ -2,7 +2,7 @@ import { assert } from '../base/assert.js';
 import { requireInteger } from '../base/validate.js';
 import type { Backend } from '../storage/backend/backend.js';
 import type { ByteString } from '../storage/backend/bytes.js';
-import { crc32c, crc32cOfByteString } from '../storage/backend/crc32c.js';
+import { crc32c, crc32cOfByteString } from '../storage/crc32c.js';
 import { SortedMap } from '../storage/backend/sorted-map.js';
 import type { CommitListener, LeaseHooks, StoreState } from './store-state.js';
 import { ApplyTxn } from './apply-txn.js';

@@ -48,6 +48,13 @@ export interface RaftConfig {
   readonly preVote?: boolean;
   /** Check-quorum: a leader that has not heard from a quorum for an election timeout steps down. Default true. */
   readonly checkQuorum?: boolean;
+  /**
+   * The leader counts its own copy of new entries toward commit only once the Ready carrying
+   * them was persisted (RawNode.advance), not when it appends them. Lets the caller send and
+   * apply while it persists without ever committing on fewer durable copies than a quorum
+   * (etcd-raft's asynchronous storage writes make the same rule). Default false.
+   */
+  readonly leaderAcksAfterPersist?: boolean;
   readonly testingBugs?: RaftTestingBugs;
 }
 
@@ -67,6 +74,7 @@ export const RAFT_DEFAULTS = Object.freeze({
   maxPendingReadIndexRequests: 4096,
   preVote: true,
   checkQuorum: true,
+  leaderAcksAfterPersist: false,
 });
 
 function requirePositiveInteger(field: string, value: number, min = 1): number {
@@ -96,6 +104,7 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
     maxPendingReadIndexRequests: requirePositiveInteger('maxPendingReadIndexRequests', config.maxPendingReadIndexRequests ?? RAFT_DEFAULTS.maxPendingReadIndexRequests),
     preVote: config.preVote ?? RAFT_DEFAULTS.preVote,
     checkQuorum: config.checkQuorum ?? RAFT_DEFAULTS.checkQuorum,
+    leaderAcksAfterPersist: config.leaderAcksAfterPersist ?? RAFT_DEFAULTS.leaderAcksAfterPersist,
     testingBugs: config.testingBugs ?? {},
   };
   if (resolved.heartbeatTicks >= resolved.electionTicks) {

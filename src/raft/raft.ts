@@ -7,7 +7,7 @@ import { RaftLog } from './log/raft-log.js';
 import { ReadOnly } from './read-only.js';
 import { stepCandidate } from './roles/candidate.js';
 import { stepFollower } from './roles/follower.js';
-import { stepLeader } from './roles/leader.js';
+import { releasePendingReadIndexMessages, stepLeader } from './roles/leader.js';
 import type { Random } from '../base/random.js';
 import type { ConfChange, ConfState, Entry, Message, MessageType, NodeId, ReadState, Snapshot, StateRole } from './types.js';
 import { NONE, isEmptyHardState, message } from './types.js';
@@ -72,6 +72,7 @@ export class Raft {
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
   readonly checkQuorum: boolean;
+  readonly leaderAcksAfterPersist: boolean;
   readonly preVote: boolean;
   readonly maxMessageBytes: number;
   readonly maxUncommittedEntriesBytes: number;
@@ -90,6 +91,7 @@ export class Raft {
     this.electionTicks = config.electionTicks;
     this.heartbeatTicks = config.heartbeatTicks;
     this.checkQuorum = config.checkQuorum;
+    this.leaderAcksAfterPersist = config.leaderAcksAfterPersist;
     this.preVote = config.preVote;
     this.maxMessageBytes = config.maxMessageBytes;
     this.maxUncommittedEntriesBytes = config.maxUncommittedEntriesBytes;
@@ -236,9 +238,27 @@ export class Raft {
     let index = this.raftLog.lastIndex();
     const stamped = entries.map((entry) => ({ ...entry, term: this.term, index: ++index }));
     const lastIndex = this.raftLog.append(stamped);
-    // The leader's own log counts toward commit; the caller persists it before sending (see RawNode).
-    this.tracker.progress.get(this.id)?.maybeUpdate(lastIndex);
-    this.maybeCommit();
+    // With leaderAcksAfterPersist the leader's own copy counts only once durable
+    // (leaderPersisted, from RawNode.advance). Otherwise it counts now, and the caller must
+    // persist it before applying anything (see RawNode).
+    if (!this.leaderAcksAfterPersist) {
+      this.tracker.progress.get(this.id)?.maybeUpdate(lastIndex);
+      this.maybeCommit();
+    }
+    return true;
+  }
+
+  /**
+   * The leader's log is durable up to `index` (its Ready was persisted): its own copy now
+   * counts toward commit. Returns whether the commit index moved (then followers are told).
+   */
+  leaderPersisted(index: number, term: number): boolean {
+    // The entry persisted must still be the one at `index` (the log may have changed meanwhile).
+    if (!this.leaderAcksAfterPersist || this.role !== 'leader' || this.raftLog.term(index) !== term) return false;
+    if (!(this.tracker.progress.get(this.id)?.maybeUpdate(index) ?? false)) return false;
+    if (!this.maybeCommit()) return false;
+    releasePendingReadIndexMessages(this);
+    this.bcastAppend();
     return true;
   }
 
@@ -259,7 +279,10 @@ export class Raft {
     const lastIndex = this.raftLog.lastIndex();
     for (const [id, pr] of this.tracker.progress) {
       pr.becomeProbe();
-      pr.match = id === this.id ? lastIndex : 0;
+      // With leaderAcksAfterPersist only what is durable counts (entries still unstable are
+      // counted when their Ready is persisted).
+      const ownMatch = this.leaderAcksAfterPersist && this.raftLog.unstable.entries.length > 0 ? this.raftLog.unstable.offset - 1 : lastIndex;
+      pr.match = id === this.id ? ownMatch : 0;
       pr.next = lastIndex + 1;
       pr.recentActive = true;
     }

@@ -202,6 +202,8 @@ export class RawNode {
     if (ready.entries.length > 0) {
       const last = ready.entries[ready.entries.length - 1]!;
       r.raftLog.stableTo(last.index, last.term);
+      // A leader's own copy counts toward commit from now on (a single voter commits here).
+      r.leaderPersisted(last.index, last.term);
     }
     if (ready.committedEntries.length > 0) {
       r.appliedTo(ready.committedEntries[ready.committedEntries.length - 1]!.index);

@@ -16,15 +16,18 @@ export interface DriverHooks {
 }
 
 /**
- * The ready loop of one member (etcd-io/raft's contract, doc.go):
- *   1. persist the Ready's hard state, entries and snapshot (one WAL batch, one fdatasync);
- *   2. send its messages — a leader sends them while it persists (Raft dissertation 10.2.1:
- *      its own entries count toward commit only once appended, and nothing is applied
- *      before the Ready carrying them is durable), a follower only after;
- *   3. restore the snapshot, apply the committed entries, hand out read states;
- *   4. advance.
- * One Ready at a time; inputs (ticks, messages, proposals) keep arriving meanwhile and land in
- * the next Ready, which is how proposals get batched into one fsync.
+ * The ready loop of one member (etcd-io/raft's contract, doc.go), pipelined:
+ *   1. a leader sends the Ready's messages at once, while it persists (Raft dissertation
+ *      10.2.1); a follower only after its hard state and entries are durable;
+ *   2. persist the hard state, entries and snapshot: one WAL write (O_DSYNC), none at all when
+ *      only the commit index moved;
+ *   3. while that write is in flight, apply the committed entries this member already holds
+ *      durably (their callers are answered then); the rest after it;
+ *   4. restore a snapshot, hand out read states, advance (a leader's own new entries count
+ *      toward commit from here: RaftConfig.leaderAcksAfterPersist).
+ * Nothing is applied, so nothing acknowledged, before it is durable on a quorum counted only
+ * from durable copies, this member's own included. One Ready at a time; inputs keep arriving
+ * meanwhile and land in the next Ready, which is how proposals get batched into one write.
  */
 export class RaftDriver {
   private running = false;
@@ -33,6 +36,8 @@ export class RaftDriver {
   private cancelTick: (() => void) | undefined;
   private idle: Promise<void> = Promise.resolve();
   private resolveIdle: (() => void) | undefined;
+  /** The last log index known durable on this member (entries of a Ready in flight are not). */
+  private durableIndex: number;
 
   constructor(
     readonly rawNode: RawNode,
@@ -41,7 +46,9 @@ export class RaftDriver {
     private readonly clock: Clock,
     private readonly tickMs: number,
     private readonly hooks: DriverHooks,
-  ) {}
+  ) {
+    this.durableIndex = storage.lastIndex();
+  }
 
   start(): void {
     const onTick = (): void => {
@@ -94,16 +101,32 @@ export class RaftDriver {
     const ready = this.rawNode.ready();
     const leading = this.rawNode.raft.role === 'leader';
     if (leading && ready.messages.length > 0) this.transport.send(ready.messages);
-    if (ready.hardState !== undefined || ready.entries.length > 0 || ready.snapshot !== undefined) {
-      await this.storage.save({
-        ...(ready.hardState === undefined ? {} : { hardState: ready.hardState }),
-        entries: ready.entries,
-        ...(ready.snapshot === undefined ? {} : { snapshot: ready.snapshot }),
-      });
+    const persists = ready.hardState !== undefined || ready.entries.length > 0 || ready.snapshot !== undefined;
+    // Entries from the first one of this Ready on are replaced by it: not durable until it is.
+    if (ready.entries.length > 0) this.durableIndex = Math.min(this.durableIndex, ready.entries[0]!.index - 1);
+    const saving = persists
+      ? this.storage.save({
+          ...(ready.hardState === undefined ? {} : { hardState: ready.hardState }),
+          entries: ready.entries,
+          ...(ready.snapshot === undefined ? {} : { snapshot: ready.snapshot }),
+          // A commit-index-only change costs no disk work (it rides along with the next write).
+          mustSync: ready.mustSync,
+        })
+      : undefined;
+    // Committed entries already durable here are applied while this Ready persists (and their
+    // callers answered): committed means durable on a quorum, because the leader counts its own
+    // copy only once persisted (leaderAcksAfterPersist), and this member's copy is durable too.
+    let applied = 0;
+    if (ready.snapshot === undefined) {
+      const committed = ready.committedEntries;
+      while (applied < committed.length && committed[applied]!.index <= this.durableIndex) this.hooks.apply(committed[applied++]!);
     }
+    if (saving !== undefined) await saving;
+    if (ready.snapshot !== undefined) this.durableIndex = ready.snapshot.metadata.index;
+    if (ready.entries.length > 0) this.durableIndex = ready.entries[ready.entries.length - 1]!.index;
     if (!leading && ready.messages.length > 0) this.transport.send(ready.messages);
     if (ready.snapshot !== undefined) this.hooks.restoreSnapshot(ready.snapshot);
-    for (const entry of ready.committedEntries) this.hooks.apply(entry);
+    for (let i = applied; i < ready.committedEntries.length; i++) this.hooks.apply(ready.committedEntries[i]!);
     if (ready.softState !== undefined) this.hooks.softStateChanged(ready.softState);
     if (ready.readStates.length > 0) this.hooks.readStates(ready.readStates);
     this.rawNode.advance();

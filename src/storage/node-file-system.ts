@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import type { FileHandle, FileSystem } from './file-system.js';
+import type { FileHandle, FileSystem, OpenOptions } from './file-system.js';
 
 /** Zeros are written in chunks of this size when allocating (bounded memory for any file size). */
 const ALLOCATE_CHUNK_BYTES = 1 << 20;
@@ -9,6 +9,7 @@ class NodeFileHandle implements FileHandle {
   constructor(
     readonly path: string,
     private readonly handle: fsp.FileHandle,
+    readonly durableWrites = false,
   ) {}
 
   async read(position: number, lengthBytes: number): Promise<Uint8Array> {
@@ -68,8 +69,9 @@ export class NodeFileSystem implements FileSystem {
     return (await fsp.readdir(dir)).sort();
   }
 
-  async open(path: string): Promise<FileHandle> {
-    return new NodeFileHandle(path, await fsp.open(path, constants.O_RDWR));
+  async open(path: string, options: OpenOptions = {}): Promise<FileHandle> {
+    const durable = options.durableWrites === true;
+    return new NodeFileHandle(path, await fsp.open(path, constants.O_RDWR | (durable ? constants.O_DSYNC : 0)), durable);
   }
 
   async create(path: string): Promise<FileHandle> {

@@ -1,7 +1,7 @@
 import { SeededRandom } from '../base/random.js';
 import { ConclaveError } from '../base/errors.js';
 import { requireNumber } from '../base/validate.js';
-import type { FileHandle, FileSystem } from './file-system.js';
+import type { FileHandle, FileSystem, OpenOptions } from './file-system.js';
 import { dirOf, fsError } from './file-system.js';
 import { GrowableBytes } from './sim-bytes.js';
 
@@ -212,9 +212,20 @@ export class SimFileSystem implements FileSystem {
     return names.sort();
   }
 
-  async open(path: string): Promise<FileHandle> {
+  async open(path: string, options: OpenOptions = {}): Promise<FileHandle> {
     this.checkUp();
-    return this.handle(normalize(path), this.lookup(path, 'open'));
+    const handle = this.handle(normalize(path), this.lookup(path, 'open'));
+    if (options.durableWrites !== true) return handle;
+    // O_DSYNC modelled as a write followed by its fdatasync, each a point where power can fail
+    // (a crash inside an O_DSYNC write leaves what a crash between write and fdatasync leaves).
+    return {
+      ...handle,
+      durableWrites: true,
+      write: async (position, data) => {
+        await handle.write(position, data);
+        await handle.sync();
+      },
+    };
   }
 
   async create(path: string): Promise<FileHandle> {

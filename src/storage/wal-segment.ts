@@ -59,6 +59,10 @@ export async function createSegment(
   await io('fdatasync', temp, () => handle.sync());
   await io('rename', path, () => fs.rename(temp, path));
   await io('fsync dir', dir, () => fs.syncDir(dir));
-  return { info: { ...header, name, path }, handle, offset: preamble.length, preambleEnd: preamble.length };
+  // Appends go through a handle with durable writes (O_DSYNC: write and fdatasync are one job);
+  // the zero-filling above must not, so the file is reopened under its final name.
+  const appender = await io('open', path, () => fs.open(path, { durableWrites: true }));
+  await handle.close().catch(() => undefined);
+  return { info: { ...header, name, path }, handle: appender, offset: preamble.length, preambleEnd: preamble.length };
 }
 

@@ -22,10 +22,11 @@ export interface WalBatch {
   readonly entries?: readonly Entry[];
   readonly hardState?: HardState;
   /**
-   * Default true. False (Raft's `mustSync` false: only the commit index moved) writes the
-   * records without waiting for an fdatasync of their own; they become durable with the next
-   * synced batch, and a crash before it may drop them. A batch sharing a write with a synced
-   * one is synced too.
+   * Default true. False (Raft's `mustSync` false: only the commit index moved) is honoured for
+   * a batch with nothing but a hard state: it costs no disk work of its own. It rides along
+   * with the batch still queued (or, with none queued, with the next one written, the next
+   * segment's preamble, or close), and a crash before that may drop it. A batch with entries
+   * or a marker is always synced.
    */
   readonly sync?: boolean;
 }
@@ -43,9 +44,11 @@ export interface WalStats {
 }
 
 interface Pending {
-  readonly bytes: Uint8Array;
+  bytes: Uint8Array;
   readonly batch: WalBatch;
-  readonly recordCount: number;
+  /** A later commit-index-only hard state that rides along with this batch (written after it). */
+  carriedHardState: HardState | undefined;
+  recordCount: number;
   readonly done: Deferred<void>;
 }
 
@@ -73,8 +76,12 @@ export class Wal {
   private lastIndex: number;
   private hardState: HardState;
   private markers: SnapshotMarker[];
-  /** Bytes written to the current segment by unsynced batches since its last fdatasync. */
-  private unsyncedBytes = 0;
+  /**
+   * A commit-index-only hard state (sync false) that arrived with nothing queued: written
+   * before the next batch, in the next segment's preamble, or on close. Every entry it could
+   * name is already durable (nothing was queued when it came).
+   */
+  private deferredHardState: HardState | undefined;
   /** The next segment's file, being pre-allocated in the background. */
   private prepared: Promise<PreparedFile> | undefined;
 
@@ -110,7 +117,7 @@ export class Wal {
       segment = await createSegment(fs, dir, options, { seq: 0, firstIndex }, new Uint8Array(0));
       segments.push(segment.info);
     } else {
-      const handle = await io('open', last.path, () => fs.open(last.path));
+      const handle = await io('open', last.path, () => fs.open(last.path, { durableWrites: true }));
       segment = { info: last, handle, offset: read.tailOffset, preambleEnd: read.tailPreambleEnd };
     }
     return { wal: new Wal(fs, dir, options, segments, segment, read.replay), replay: read.replay, repair: read.repair };
@@ -134,6 +141,7 @@ export class Wal {
       }
       records.push({ type: RecordType.Entry, payload });
     }
+    if (batch.sync === false && records.length === 0 && batch.hardState !== undefined) return this.defer(batch.hardState);
     if (batch.hardState !== undefined) records.push({ type: RecordType.HardState, payload: encodeHardState(batch.hardState) });
     if (records.length === 0) return Promise.resolve();
     const bytes = encodeRecords(records);
@@ -144,13 +152,36 @@ export class Wal {
       return Promise.reject(new WalBackpressureError(this.pendingBytes, this.options.maxPendingBytes));
     }
     const done = deferred<void>();
-    this.queue.push({ bytes, batch, recordCount: records.length, done });
+    this.queue.push({ bytes, batch, carriedHardState: undefined, recordCount: records.length, done });
     this.pendingBytes += bytes.length;
     if (!this.draining) {
       this.draining = true;
       this.running = this.drain();
     }
     return done.promise;
+  }
+
+  /**
+   * A commit-index-only hard state: no disk work of its own. With batches queued it is appended
+   * to the last one (it came after them and before anything later); otherwise it waits for the
+   * next write. Resolves at once: raft does not need it durable (mustSync false).
+   */
+  private defer(hardState: HardState): Promise<void> {
+    const last = this.queue[this.queue.length - 1];
+    if (last !== undefined) {
+      const record = encodeRecords([{ type: RecordType.HardState, payload: encodeHardState(hardState) }]);
+      const merged = new Uint8Array(last.bytes.length + record.length);
+      merged.set(last.bytes, 0);
+      merged.set(record, last.bytes.length);
+      this.pendingBytes += record.length;
+      last.bytes = merged;
+      last.carriedHardState = hardState;
+      last.recordCount += 1;
+    } else {
+      this.deferredHardState = hardState;
+    }
+    this.stats.appends += 1;
+    return Promise.resolve();
   }
 
   /**
@@ -180,10 +211,14 @@ export class Wal {
     this.closed = true;
     await this.running;
     await this.releasing.catch(() => undefined);
-    if (this.unsyncedBytes > 0 && this.failure === undefined) {
-      const { handle, info } = this.segment;
-      await this.guard(() => io('fdatasync', info.path, () => handle.sync())).catch(() => undefined);
-      this.unsyncedBytes = 0;
+    if (this.deferredHardState !== undefined && this.failure === undefined) {
+      const hardState = this.deferredHardState;
+      const bytes = encodeRecords([{ type: RecordType.HardState, payload: encodeHardState(hardState) }]);
+      await this.guard(() => this.writeDurably(bytes)).then(() => {
+        this.segment.offset += bytes.length;
+        this.deferredHardState = undefined;
+        this.hardState = hardState;
+      }, () => undefined);
     }
     await this.segment.handle.close().catch(() => undefined);
     const prepared = await this.prepared?.catch(() => undefined);
@@ -209,31 +244,43 @@ export class Wal {
         group.push(next);
         size += next.bytes.length;
       }
-      const bytes = group.length === 1 ? group[0]!.bytes : concat(group, size);
-      const needsSync = group.some((pending) => pending.batch.sync !== false);
+      const queuedSize = size;
+      let bytes = group.length === 1 ? group[0]!.bytes : concat(group, size);
+      const carried = this.deferredHardState;
       try {
         await this.guard(async () => {
           if (this.segment.offset > this.segment.preambleEnd && this.segment.offset + size > this.options.segmentBytes) await this.cut();
-          const { handle, info, offset } = this.segment;
-          await io('write', info.path, () => handle.write(offset, bytes));
-          if (needsSync) await io('fdatasync', info.path, () => handle.sync());
+          // A cut writes a deferred hard state into the new segment's preamble.
+          if (this.deferredHardState !== undefined) {
+            const record = encodeRecords([{ type: RecordType.HardState, payload: encodeHardState(this.deferredHardState) }]);
+            const withRecord = new Uint8Array(record.length + bytes.length);
+            withRecord.set(record, 0);
+            withRecord.set(bytes, record.length);
+            bytes = withRecord;
+            size = bytes.length;
+          }
+          await this.writeDurably(bytes);
         });
       } catch (error) {
-        if (this.failure === undefined) this.pendingBytes -= size;
+        if (this.failure === undefined) this.pendingBytes -= queuedSize;
         for (const pending of group) pending.done.reject(error);
         continue;
       }
+      if (carried !== undefined && this.deferredHardState === carried) {
+        this.deferredHardState = undefined;
+        this.hardState = carried;
+      }
       this.segment.offset += size;
-      this.pendingBytes -= size;
+      this.pendingBytes -= queuedSize;
       // Half way through a segment, start pre-allocating the next one (not earlier: writing
       // that many zeros competes with the appends' own fdatasyncs).
       if (this.prepared === undefined && this.segment.offset >= this.options.segmentBytes / 2) this.prepareNext();
       this.stats.batches += 1;
-      if (needsSync) this.stats.fsyncs += 1;
-      this.unsyncedBytes = needsSync ? 0 : this.unsyncedBytes + size;
+      this.stats.fsyncs += 1;
       this.stats.bytes += size;
       for (const pending of group) {
         this.remember(pending.batch);
+        if (pending.carriedHardState !== undefined) this.hardState = pending.carriedHardState;
         this.stats.appends += 1;
         this.stats.records += pending.recordCount;
         pending.done.resolve();
@@ -253,6 +300,18 @@ export class Wal {
     const entries = batch.entries ?? [];
     if (entries.length > 0) this.lastIndex = entries[entries.length - 1]!.index;
     if (batch.hardState !== undefined) this.hardState = batch.hardState;
+  }
+
+  /**
+   * Writes `bytes` at the end of the segment, durable when it resolves: one O_DSYNC write when
+   * the segment was opened with durable writes (one thread-pool job), else write + fdatasync.
+   */
+  private async writeDurably(bytes: Uint8Array): Promise<void> {
+    const { handle, info, offset } = this.segment;
+    // With O_DSYNC a failed flush is reported by the write itself: named for both.
+    if (handle.durableWrites === true) return io('write+fdatasync', info.path, () => handle.write(offset, bytes));
+    await io('write', info.path, () => handle.write(offset, bytes));
+    await io('fdatasync', info.path, () => handle.sync());
   }
 
   /**
@@ -283,12 +342,11 @@ export class Wal {
   }
 
   private async cut(): Promise<void> {
-    // Only the last segment may end in an unsynced (possibly torn) tail: settle it first.
-    if (this.unsyncedBytes > 0) {
-      const { handle, info } = this.segment;
-      await io('fdatasync', info.path, () => handle.sync());
-      this.stats.fsyncs += 1;
-      this.unsyncedBytes = 0;
+    // Every write is durable when it resolves, so the old segment has no unsynced tail. A
+    // deferred hard state goes into the new segment's preamble.
+    if (this.deferredHardState !== undefined) {
+      this.hardState = this.deferredHardState;
+      this.deferredHardState = undefined;
     }
     const info = { seq: this.segment.info.seq + 1, firstIndex: this.lastIndex + 1 };
     const preamble: { type: RecordType; payload: Uint8Array }[] = this.markers.map((marker) => ({
@@ -313,7 +371,18 @@ export class Wal {
   }
 
   hardStateChanged(state: HardState): boolean {
-    return !hardStateEqual(state, this.hardState);
+    return !hardStateEqual(state, this.latestHardState());
+  }
+
+  /** The newest hard state handed to append (durable or still riding along). */
+  private latestHardState(): HardState {
+    if (this.deferredHardState !== undefined) return this.deferredHardState;
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const pending = this.queue[i]!;
+      if (pending.carriedHardState !== undefined) return pending.carriedHardState;
+      if (pending.batch.hardState !== undefined) return pending.batch.hardState;
+    }
+    return this.hardState;
   }
 }
 

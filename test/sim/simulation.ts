@@ -77,6 +77,8 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     heartbeatTicks: 1,
     preVote: random.chance(0.75),
     checkQuorum: random.chance(0.75),
+    // Half the seeds run the server's mode (not drawn from `random`: other seeds keep their schedules).
+    leaderAcksAfterPersist: options.seed % 2 === 0,
     maxInflightMessages: 1 + random.int(8),
     maxMessageBytes: 16 + random.int(256),
     testingBugs: options.bugs ?? {},

@@ -62,7 +62,8 @@ describe('Wal', () => {
       const reason = (outcome as PromiseRejectedResult).reason as StorageFatalError;
       expect(reason).toBeInstanceOf(StorageFatalError);
       expect(reason.code).toBe('ERR_STORAGE_FATAL_IO');
-      expect(reason.operation).toBe('fdatasync');
+      // The segment is written with O_DSYNC: the write reports its flush's failure.
+      expect(reason.operation).toBe('write+fdatasync');
       expect(reason.message).toMatch(/EIO/);
     }
     expect(fatal).toHaveLength(1);
@@ -83,7 +84,7 @@ describe('Wal', () => {
     const { wal, fatal } = await openWal(fs);
     fs.failNext('write', 'ENOSPC');
     const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => wal.append({ entries: [makeEntry(i + 1)] })));
-    expect(outcomes.every((o) => o.status === 'rejected' && (o.reason as StorageFatalError).operation === 'write')).toBe(true);
+    expect(outcomes.every((o) => o.status === 'rejected' && (o.reason as StorageFatalError).operation === 'write+fdatasync')).toBe(true);
     expect(fatal[0]!.message).toMatch(/ENOSPC/);
   });
 
@@ -132,14 +133,14 @@ describe('Wal', () => {
   });
 });
 
-describe('Wal unsynced batches (mustSync false)', () => {
-  it('writes without an fdatasync of their own, and become durable with the next synced batch', async () => {
+describe('Wal commit-index-only batches (mustSync false)', () => {
+  it('cost no disk work of their own, and become durable with the next synced batch', async () => {
     const fs = new SimFileSystem(7);
     const { wal } = await openWal(fs);
     fs.clearTrace();
     await wal.append({ hardState: { term: 1, vote: 1n, commit: 0 } });
     await wal.append({ hardState: { term: 1, vote: 1n, commit: 1 }, sync: false });
-    expect(fs.trace.filter((op) => op.path.endsWith('.wal')).map((op) => op.kind)).toEqual(['write', 'sync', 'write']);
+    expect(fs.trace.filter((op) => op.path.endsWith('.wal')).map((op) => op.kind)).toEqual(['write', 'sync']);
     fs.crashNow();
     fs.reboot();
     let reopened = await openWal(fs);
@@ -153,29 +154,46 @@ describe('Wal unsynced batches (mustSync false)', () => {
     expect(reopened.replay.entries).toHaveLength(1);
   });
 
-  it('syncs an unsynced tail before cutting, so only the last segment can end torn', async () => {
+  it('ride along with a batch still queued, in order, with no extra write', async () => {
+    const fs = new SimFileSystem(17);
+    const { wal } = await openWal(fs);
+    fs.clearTrace();
+    const first = wal.append({ entries: [makeEntry(1)], hardState: { term: 1, vote: 1n, commit: 0 } });
+    const second = wal.append({ entries: [makeEntry(2)] });
+    await wal.append({ hardState: { term: 1, vote: 1n, commit: 1 }, sync: false });
+    const third = wal.append({ entries: [makeEntry(3)], hardState: { term: 1, vote: 1n, commit: 2 } });
+    await Promise.all([first, second, third]);
+    fs.crashNow();
+    fs.reboot();
+    const reopened = await openWal(fs);
+    expect(reopened.replay.hardState.commit).toBe(2);
+    expect(reopened.replay.entries.map((e) => e.index)).toEqual([1, 2, 3]);
+    expect(wal.stats.fsyncs).toBe(fs.trace.filter((op) => op.kind === 'sync' && op.path.endsWith('.wal')).length);
+  });
+
+  it('are carried into the next segment\'s preamble on a cut, and written on close', async () => {
     const fs = new SimFileSystem(8);
     const { wal } = await openWal(fs, { segmentBytes: 4096 });
-    for (let i = 1; i <= 200; i++) await wal.append({ hardState: { term: 1, vote: 1n, commit: i }, sync: i % 50 === 0 });
+    for (let i = 1; i <= 60; i++) {
+      await wal.append({ entries: [makeEntry(i, 1, 100)] });
+      await wal.append({ hardState: { term: 1, vote: 1n, commit: i }, sync: false });
+    }
     expect(wal.stats.segmentsCut).toBeGreaterThan(0);
-    let checked = 0;
+    // Every write to a segment is durable before the next segment is renamed in.
     for (let i = 1; i < fs.trace.length; i++) {
       const op = fs.trace[i]!;
-      if (op.kind === 'rename' && op.path.includes('.wal.tmp')) {
-        // The old segment was synced after its last write, before the new one was renamed in.
-        const writes = fs.trace.slice(0, i).filter((o) => o.kind === 'write' && o.path.endsWith('.wal') && !op.path.endsWith(o.path));
-        const lastWrite = writes[writes.length - 1];
-        if (lastWrite === undefined) continue;
-        const syncedAfter = fs.trace.slice(fs.trace.indexOf(lastWrite), i).some((o) => o.kind === 'sync' && o.path === lastWrite.path);
-        expect(syncedAfter, `cut at op ${op.op}`).toBe(true);
-        checked += 1;
-      }
+      if (op.kind !== 'rename' || !op.path.includes('.wal.tmp')) continue;
+      const writes = fs.trace.slice(0, i).filter((o) => o.kind === 'write' && o.path.endsWith('.wal') && !op.path.endsWith(o.path));
+      const lastWrite = writes[writes.length - 1];
+      if (lastWrite === undefined) continue;
+      expect(fs.trace.slice(fs.trace.indexOf(lastWrite), i).some((o) => o.kind === 'sync' && o.path === lastWrite.path), `cut at op ${op.op}`).toBe(true);
     }
-    expect(checked).toBe(wal.stats.segmentsCut);
+    await wal.close();
     fs.crashNow();
     fs.reboot();
     const reopened = await openWal(fs, { segmentBytes: 4096 });
-    expect(reopened.replay.hardState.commit).toBe(200);
+    expect(reopened.replay.hardState.commit).toBe(60);
+    expect(reopened.replay.entries).toHaveLength(60);
   });
 });
 

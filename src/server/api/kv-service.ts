@@ -26,10 +26,10 @@ export interface ApiLimits {
 export function kvService(port: ServerPort, limits: ApiLimits): ServiceBinding {
   const maxTxnOps = port.store.maxTxnOps;
   return bindService(KV, {
-    range: unary<pb.RangeRequest, pb.RangeResponse>(async (req, { signal }) => {
+    range: unary<pb.RangeRequest, pb.RangeResponse>(async (req, context) => {
       const range = rangeRequestFromPb(req);
       validateRequest({ range }, maxTxnOps);
-      if (!req.serializable) await port.linearizableReadBarrier(signal);
+      if (!req.serializable) await port.linearizableReadBarrier(context.signal);
       const out = rangeResponseToPb(port.store.range(range));
       out.header = responseHeader(port, Number(out.header!.revision));
       return out;

@@ -13,7 +13,7 @@ import {
   MoveLeaderResponseSchema, SnapshotResponseSchema, StatusResponseSchema,
 } from '../../gen/etcdserverpb/rpc_pb.js';
 import type * as pb from '../../gen/etcdserverpb/rpc_pb.js';
-import { crc32c, crc32cOfByteString } from '../../storage/backend/crc32c.js';
+import { crc32c, crc32cOfByteString } from '../../storage/crc32c.js';
 import { revisionFromWire } from './convert.js';
 import { responseHeader } from './header.js';
 import type { ApiLimits } from './kv-service.js';

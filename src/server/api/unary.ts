@@ -45,6 +45,11 @@ export function writeMessage<O>(call: WritableCall<O>, message: O): Promise<void
 }
 
 export interface CallContext {
+  /**
+   * Aborts when the client cancels (or the deadline passes). Made on first access: a handler
+   * with nothing to wait for (a serializable read) never pays for an AbortController. Read it
+   * as `context.signal` where it is needed rather than destructuring it up front.
+   */
   readonly signal: AbortSignal;
   readonly metadata: Metadata;
 }
@@ -71,12 +76,33 @@ export function callSignal(call: CancellableCall, isDone: () => boolean = () => 
   return controller.signal;
 }
 
+/** The context of one unary call, its AbortController made only if the handler asks for the signal. */
+function lazyCallContext(call: CancellableCall & { readonly metadata: Metadata }, isDone: () => boolean): CallContext {
+  let controller: AbortController | undefined;
+  let cancelled = false;
+  call.once('cancelled', () => {
+    if (isDone()) return;
+    cancelled = true;
+    controller?.abort(CANCELLED_BY_CLIENT);
+  });
+  return {
+    metadata: call.metadata,
+    get signal(): AbortSignal {
+      if (controller === undefined) {
+        controller = new AbortController();
+        if (cancelled) controller.abort(CANCELLED_BY_CLIENT);
+      }
+      return controller.signal;
+    },
+  };
+}
+
 export function unary<I, O>(handler: UnaryHandler<I, O>): (call: ServerUnaryCall<I, O>, callback: sendUnaryData<O>) => void {
   return (call, callback) => {
     let done = false;
-    const signal = callSignal(call, () => done);
+    const context = lazyCallContext(call, () => done);
     // A handler that throws synchronously is treated like one that rejects.
-    new Promise<O>((resolve) => resolve(handler(call.request, { signal, metadata: call.metadata }))).then(
+    new Promise<O>((resolve) => resolve(handler(call.request, context))).then(
       (response) => {
         done = true;
         callback(null, response);

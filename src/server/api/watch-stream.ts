@@ -141,9 +141,10 @@ export class WatchStream {
   }
 
   private toPb(watchId: bigint, response: MvccWatchResponse): pb.WatchResponse {
-    const header = responseHeader(this.port, response.revision);
-    // A compaction cancel carries header revision 0 (etcd sends it so); responseHeader would fill it in.
-    if (response.canceled) header.revision = BigInt(response.revision);
+    const shared = responseHeader(this.port, response.revision);
+    // A compaction cancel carries header revision 0 (etcd sends it so); responseHeader would
+    // fill it in. Headers are shared between responses: copied, never mutated.
+    const header = response.canceled ? { ...shared, revision: BigInt(response.revision) } : shared;
     return create(WatchResponseSchema, {
       header,
       watchId,

@@ -1,6 +1,6 @@
 import { requireInteger } from '../../base/validate.js';
 import { BUCKETS, type Backend, type BackendEntry } from './backend.js';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../crc32c.js';
 import { SnapshotCorruptError } from './errors.js';
 
 /**

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../../src/base/random.js';
 import type { Backend, BackendOp } from '../../../src/storage/backend/backend.js';
 import { BackendClosedError, SnapshotCorruptError } from '../../../src/storage/backend/errors.js';
-import { crc32c } from '../../../src/storage/backend/crc32c.js';
+import { crc32c } from '../../../src/storage/crc32c.js';
 import { readSnapshot, restoreSnapshot, writeSnapshot } from '../../../src/storage/backend/snapshot.js';
 import { cleanup, engines } from './engines.js';
 

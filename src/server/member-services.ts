@@ -1,0 +1,95 @@
+import { AlarmRequest_AlarmAction, AlarmType } from '../gen/etcdserverpb/rpc_pb.js';
+import type { Lessor } from './lessor/index.js';
+import type { MemberInfo, ProposalRequest } from './api/ports.js';
+import { AutoCompactor } from './auto-compactor.js';
+import type { ClusterState } from './cluster-state.js';
+import { memberToPb } from './cluster-state.js';
+import type { ResolvedMemberOptions } from './member-options.js';
+import { QuotaWatcher } from './quota.js';
+
+/** How often the lessor checks for expired leases and due checkpoints. */
+const LESSOR_TICK_MS = 500;
+
+/** What the member's background services need (declared by the consumer). */
+export interface ServicesTarget {
+  readonly memberId: bigint;
+  readonly options: ResolvedMemberOptions;
+  readonly cluster: ClusterState;
+  lessor(): Lessor;
+  isLeader(): boolean;
+  isStopped(): boolean;
+  currentRevision(): number;
+  backendBytes(): number;
+  propose(request: ProposalRequest): Promise<unknown>;
+}
+
+/** A background service of the member: started with it, stopped (synchronously) when it stops. */
+export interface MemberService {
+  stop(): void;
+}
+
+/**
+ * The one place where a member's background services are built: the lessor's tick, the
+ * publication of this member's attributes, periodic auto-compaction and the backend quota.
+ * A new service (metrics, an HTTP endpoint, ...) is added here; the member stops them all.
+ */
+export function startMemberServices(target: ServicesTarget): MemberService[] {
+  const { options } = target;
+  const services: MemberService[] = [lessorTicker(target)];
+  void publishAttributes(target);
+  if (options.autoCompactionRetentionHours > 0) {
+    const compactor = new AutoCompactor({
+      isLeader: () => target.isLeader(),
+      currentRevision: () => target.currentRevision(),
+      compact: async (revision) => {
+        await target.propose({ case: 'compaction', value: { revision: BigInt(revision), physical: false } as never });
+      },
+    }, options.clock, options.autoCompactionRetentionHours * 3_600_000);
+    compactor.start();
+    services.push(compactor);
+  }
+  const quota = new QuotaWatcher({
+    isLeader: () => target.isLeader(),
+    backendBytes: () => target.backendBytes(),
+    hasNoSpaceAlarm: () => target.cluster.alarms.some((a) => a.alarm === AlarmType.NOSPACE),
+    raiseNoSpaceAlarm: async () => {
+      options.logger.warn('backend exceeds its quota; raising the NOSPACE alarm', { quotaBytes: options.quotaBackendBytes });
+      await target.propose({ case: 'alarm', value: { action: AlarmRequest_AlarmAction.ACTIVATE, memberID: target.memberId, alarm: AlarmType.NOSPACE } as never });
+    },
+  }, options.clock, options.quotaBackendBytes);
+  quota.start();
+  services.push(quota);
+  return services;
+}
+
+function lessorTicker(target: ServicesTarget): MemberService {
+  const { clock } = target.options;
+  let cancel: (() => void) | undefined;
+  const tick = (): void => {
+    if (target.isStopped()) return;
+    target.lessor().tick();
+    cancel = clock.setTimer(LESSOR_TICK_MS, tick);
+  };
+  cancel = clock.setTimer(LESSOR_TICK_MS, tick);
+  return { stop: () => cancel?.() };
+}
+
+/**
+ * Records this member's name and client URLs in the replicated member list (etcd's
+ * "publish"), so MemberList shows every member's client URLs. Retried until it lands.
+ */
+async function publishAttributes(target: ServicesTarget): Promise<void> {
+  const { name, advertiseClientUrls, initialAdvertisePeerUrls, clock, electionTimeoutMs, logger } = target.options;
+  while (!target.isStopped()) {
+    const me = target.cluster.members.get(target.memberId);
+    if (me !== undefined && me.name === name && me.clientUrls.join(',') === advertiseClientUrls.join(',')) return;
+    const attributes: MemberInfo = { id: target.memberId, name, peerUrls: me?.peerUrls ?? initialAdvertisePeerUrls, clientUrls: advertiseClientUrls, isLearner: me?.isLearner ?? false };
+    try {
+      await target.propose({ case: 'memberUpdate', value: memberToPb(attributes) });
+    } catch (error) {
+      if (target.isStopped()) return;
+      logger.debug('publishing member attributes failed; retrying', { error: (error as Error).message });
+      await new Promise<void>((resolve) => clock.setTimer(electionTimeoutMs, resolve));
+    }
+  }
+}
