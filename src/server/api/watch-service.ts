@@ -12,7 +12,8 @@ import type * as pb from '../../gen/etcdserverpb/rpc_pb.js';
 import { toServiceError } from './grpc-status.js';
 import type { StreamTracker, WritableCall } from './unary.js';
 import type { ServerPort } from './ports.js';
-import { bindService, type ServiceBinding } from './service-definition.js';
+import { serviceDefinition, type ServiceBinding } from './service-definition.js';
+import { encodeWatchResponse } from './watch-encoding.js';
 import { WatchStream } from './watch-stream.js';
 
 export interface WatchServiceOptions {
@@ -81,7 +82,7 @@ export function watchService(port: ServerPort, options: WatchServiceOptions): Wa
   };
 
   return {
-    binding: bindService(Watch, { watch }),
+    binding: { definition: watchDefinition(), implementation: { watch } },
     close() {
       closed = true;
       cancelTimer();
@@ -118,5 +119,21 @@ export function sharedDrainWriter<O>(call: WritableCall<O>): (message: O) => Pro
       call.once('close', onClose);
     });
     return waiting;
+  };
+}
+
+/** The Watch service definition, its responses serialized with each event's bytes encoded once (watch-encoding.ts). */
+function watchDefinition(): ServiceBinding['definition'] {
+  const definition = serviceDefinition(Watch);
+  const method = definition['watch']!;
+  return {
+    ...definition,
+    watch: {
+      ...method,
+      responseSerialize: (value: unknown) => {
+        const bytes = encodeWatchResponse(value as pb.WatchResponse);
+        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      },
+    },
   };
 }

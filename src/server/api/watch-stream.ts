@@ -15,7 +15,8 @@ import { WatchCreateRequest_FilterType } from '../../gen/etcdserverpb/rpc_pb.js'
 import { MVCC_COMPACTED_TEXT } from '../../mvcc/errors.js';
 import { WatchCreateError } from '../../mvcc/index.js';
 import type { Watcher, WatchResponse as MvccWatchResponse } from '../../mvcc/index.js';
-import { eventToPb, revisionFromWire } from './convert.js';
+import { revisionFromWire } from './convert.js';
+import { sharedEventToPb } from './watch-encoding.js';
 import { responseHeader } from './header.js';
 import type { ServerPort } from './ports.js';
 
@@ -148,7 +149,7 @@ export class WatchStream {
     return create(WatchResponseSchema, {
       header,
       watchId,
-      events: response.events.map(eventToPb),
+      events: response.events.map(sharedEventToPb),
       canceled: response.canceled === true,
       compactRevision: BigInt(response.compactRevision ?? 0),
       fragment: response.fragment === true,
