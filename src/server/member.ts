@@ -27,6 +27,7 @@ import type { PeerEvents, PeerTransport } from './transport.js';
 import { noPeers } from './transport.js';
 import { WaitRegistry } from './wait.js';
 import { MembershipChanges } from './membership.js';
+import { RemovalHandling } from './removal.js';
 import { AutoCompactor } from './auto-compactor.js';
 import { QuotaWatcher } from './quota.js';
 import { AlarmRequest_AlarmAction, AlarmType } from '../gen/etcdserverpb/rpc_pb.js';
@@ -68,6 +69,7 @@ export class Member implements ServerPort {
   private readonly done = deferred<void>();
   private cancelLessorTick: (() => void) | undefined;
   private membership!: MembershipChanges;
+  private removal!: RemovalHandling;
   private autoCompactor: AutoCompactor | undefined;
   private quota: QuotaWatcher | undefined;
   /** Set when the member stopped because of an error (a failed fsync, a broken invariant). */
@@ -140,6 +142,16 @@ export class Member implements ServerPort {
       memberId: this.memberId,
     }, options.clock, this.requestTimeoutMs, MAX_PENDING_READS);
     this.membership = new MembershipChanges(this);
+    this.removal = new RemovalHandling({
+      clock: options.clock,
+      logger: options.logger,
+      electionTimeoutMs: options.electionTimeoutMs,
+      memberId: this.memberId,
+      isLeader: () => this.isLeader(),
+      isStopped: () => this.stopped,
+      probePeers: () => this.transport.probe?.(),
+      stop: () => void this.close(),
+    });
     const events: PeerEvents = {
       receive: (messages) => {
         for (const m of messages) this.rawNode.step(m);
@@ -153,7 +165,7 @@ export class Member implements ServerPort {
         this.rawNode.reportSnapshot(id, failed);
         this.driver.kick();
       },
-      removed: () => this.onRemoved(),
+      removed: () => this.removal.refusedAsRemoved(),
     };
     this.transport = transportFactory?.(this, events) ?? noPeers;
     this.driver = new RaftDriver(this.rawNode, this.storage, this.transport, options.clock, this.tickMs, {
@@ -166,6 +178,8 @@ export class Member implements ServerPort {
     });
     this.updatePeers();
     this.driver.start();
+    // A member restarted after applying its own removal still waits to be refused.
+    if (this.cluster.removed.has(this.memberId)) this.removal.appliedOwnRemoval();
     const tickLessor = (): void => {
       if (this.stopped) return;
       this.lessor.tick();
@@ -299,7 +313,7 @@ export class Member implements ServerPort {
       memberId: this.memberId,
       applyConfChange: (change) => this.rawNode.applyConfChange(change),
       deliver: (id, outcome) => this.waits.trigger(id, outcome),
-      onRemoved: () => this.onRemoved(),
+      onRemoved: () => this.removal.appliedOwnRemoval(),
     });
   }
 
@@ -368,26 +382,6 @@ export class Member implements ServerPort {
     const peers = new Map<NodeId, readonly string[]>();
     for (const m of this.cluster.members.values()) if (m.id !== this.memberId) peers.set(m.id, m.peerUrls);
     this.transport.setPeers(peers);
-  }
-
-  private removalNoticed = false;
-
-  private onRemoved(): void {
-    if (this.removalNoticed) return;
-    this.removalNoticed = true;
-    this.options.logger.warn('this member was removed from the cluster; stopping once it no longer leads', { id: this.memberId.toString(16) });
-    // A removed leader first hands leadership to a remaining voter (raft does it while it keeps
-    // leading); give that up to ten election timeouts, then stop regardless.
-    const deadline = this.options.clock.nowMs() + 10 * this.options.electionTimeoutMs;
-    const check = (): void => {
-      if (this.stopped) return;
-      if (this.isLeader() && this.options.clock.nowMs() < deadline) {
-        this.options.clock.setTimer(this.options.electionTimeoutMs, check);
-        return;
-      }
-      void this.close();
-    };
-    this.options.clock.setTimer(2 * this.options.electionTimeoutMs, check);
   }
 
   private fail(error: unknown): void {

@@ -159,6 +159,11 @@ export class GrpcPeerTransport implements PeerTransport {
     }
   }
 
+  probe(): void {
+    if (this.closed) return;
+    for (const [id, link] of this.peers) if (this.passes(this.options.memberId, id)) link.probe();
+  }
+
   /** Calls a unary peer RPC on `id` (lease forwarding, promotion, cluster info). */
   call<T>(id: NodeId, method: string, request: unknown, timeoutMs: number): Promise<T> {
     const link = this.peers.get(id);
@@ -250,6 +255,15 @@ class PeerLink {
     const batch = encodeBatch(this.options.handlers.clusterId(), this.options.memberId, messages);
     this.awaitingAck.push(messages.filter((m) => m.type === 'snap').map((m) => m.to));
     stream.write(batch);
+  }
+
+  /** Writes an empty batch: its ack says whether the peer refuses us. */
+  probe(): void {
+    if (this.closed) return;
+    const stream = this.openStream();
+    if (stream === undefined) return;
+    this.awaitingAck.push([]);
+    stream.write(encodeBatch(this.options.handlers.clusterId(), this.options.memberId, []));
   }
 
   private openStream(): ClientDuplexStream<MessageBatch, BatchAck> | undefined {
