@@ -76,12 +76,31 @@ export function checkRegisters(ops: readonly RegisterOp[], initial: (key: string
     list.push(op);
   }
   let explored = 0;
-  for (const [key, list] of byKey) {
+  for (const [key, all] of byKey) {
+    const list = withoutUnobservedIndeterminate(all);
     const result = checkKey(key, list, initial(key), maxStepsPerKey);
     explored += result.explored;
     if (!result.ok) return { ...result, explored };
   }
   return { ok: true, explored };
+}
+
+/**
+ * Drops indeterminate writes and CAS whose value nobody observed (no read returned it, no
+ * successful CAS expected it). Values are unique per write, so such an operation can always
+ * be placed after everything else, where nothing sees it: any linearization of the rest
+ * extends to one with it. Without this, every timed-out write stays concurrent with all
+ * later operations and the search grows exponentially with them.
+ */
+function withoutUnobservedIndeterminate(ops: readonly RegisterOp[]): RegisterOp[] {
+  const observed = new Set<string>();
+  for (const op of ops) {
+    if (op.output === undefined) continue;
+    if (op.input.kind === 'read' && 'value' in op.output && op.output.value !== null) observed.add(op.output.value);
+    if (op.input.kind === 'cas' && 'succeeded' in op.output && op.output.succeeded && op.input.expected !== null) observed.add(op.input.expected);
+  }
+  // An indeterminate CAS that took effect is observed through its new value; its expected value needs no witness.
+  return ops.filter((op) => op.output !== undefined || op.input.kind === 'read' || observed.has(op.input.value));
 }
 
 function checkKey(key: string, ops: readonly RegisterOp[], initial: State, maxSteps: number): LinearizabilityResult {
