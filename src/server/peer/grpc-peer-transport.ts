@@ -50,6 +50,11 @@ const channelOptions = {
   'grpc.max_send_message_length': MAX_PEER_MESSAGE_BYTES,
   'grpc.keepalive_time_ms': 10_000,
   'grpc.keepalive_timeout_ms': 5_000,
+  // By default grpc-js backs a failing channel off from 1 s up to 120 s, so after the repeated
+  // cuts of test/chaos a healed peer link could stay down for minutes. Peers retry quickly
+  // instead, as etcd's rafthttp does (every 100 ms); PeerLink adds at most 2 s of its own.
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 1_000,
 };
 
 type PeerClient = Client & {
