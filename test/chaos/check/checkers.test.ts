@@ -56,6 +56,9 @@ describe('linearizability checker (registers with CAS)', () => {
     expect(result.ok).toBe(true);
     // An observed one still counts: reading it before its call is caught.
     expect(checkRegisters([op(1, r, { value: 'lost3' }, 0, 1), op(0, w('lost3'), undefined, 5, 6)]).ok).toBe(false);
+    // A failed CAS observes an unseen write (the value was not the expected one): kept, it explains the failure.
+    expect(checkRegisters([op(0, w('lost'), undefined, 0, 1), op(1, cas(null, 'x'), { succeeded: false }, 5, 6)]).ok).toBe(true);
+    expect(checkRegisters([op(1, cas(null, 'x'), { succeeded: false }, 5, 6)]).ok).toBe(false);
   });
 
   it('checks each key on its own, and reports an exhausted search as undecided, never as a pass', () => {

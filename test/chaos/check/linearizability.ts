@@ -87,19 +87,21 @@ export function checkRegisters(ops: readonly RegisterOp[], initial: (key: string
 
 /**
  * Drops indeterminate writes and CAS whose value nobody observed (no read returned it, no
- * successful CAS expected it). Values are unique per write, so such an operation can always
- * be placed after everything else, where nothing sees it: any linearization of the rest
- * extends to one with it. Without this, every timed-out write stays concurrent with all
- * later operations and the search grows exponentially with them.
+ * successful CAS expected it), on a key where no CAS failed. Values are unique per write, so
+ * such an operation can always be placed after everything else, where nothing sees it: any
+ * linearization of the rest extends to one with it. A failed CAS does observe them (it says
+ * the value was not the expected one, which an unseen write explains), so on such a key all
+ * are kept. Without this, every timed-out write stays concurrent with all later operations
+ * and the search grows exponentially with them.
  */
 function withoutUnobservedIndeterminate(ops: readonly RegisterOp[]): RegisterOp[] {
   const observed = new Set<string>();
   for (const op of ops) {
     if (op.output === undefined) continue;
+    if (op.input.kind === 'cas' && 'succeeded' in op.output && !op.output.succeeded) return [...ops];
     if (op.input.kind === 'read' && 'value' in op.output && op.output.value !== null) observed.add(op.output.value);
     if (op.input.kind === 'cas' && 'succeeded' in op.output && op.output.succeeded && op.input.expected !== null) observed.add(op.input.expected);
   }
-  // An indeterminate CAS that took effect is observed through its new value; its expected value needs no witness.
   return ops.filter((op) => op.output !== undefined || op.input.kind === 'read' || observed.has(op.input.value));
 }
 
