@@ -1,6 +1,6 @@
 /**
  * npm run chaos -- [--minutes N] [--seconds N] [--seed S] [--system conclave|etcd]
- *                  [--nemesis kind,kind,...] [--plant serializable-reads|mutex-without-predecessor-wait|watch-resume-skew]
+ *                  [--nemesis kind,kind,...] [--plant serializable-reads|mutex-without-predecessor-wait|watch-resume-skew|etcd-progress-requests]
  *
  * Runs one chaos pass (see run.ts) and prints its counts and violations; exits 1 on any violation.
  */

@@ -47,6 +47,12 @@ export class ChaosMember {
   removed = false;
   /** In the middle of a membership change: other faults leave it alone. */
   churning = false;
+  /** Its member id (hex) as the cluster knows it; a re-added member gets a new one. */
+  id: string | undefined;
+  /** Added as a learner and not promoted yet. */
+  learner = false;
+  /** Ids it had before removals (a stale member list may still show them). */
+  readonly formerIds = new Set<string>();
   engine: Engine;
   log = '';
   exited: Promise<void> = Promise.resolve();
@@ -99,6 +105,8 @@ export class ChaosCluster {
       const initial = cluster.members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
       for (const m of cluster.members) cluster.spawn(m, 'new', initial);
       for (const m of cluster.members) await cluster.waitServing(m, 90_000);
+      const ids = await cluster.memberIds();
+      for (const m of cluster.members) m.id = ids.get(m.name)?.toString(16);
       return cluster;
     } catch (error) {
       const logs = cluster.logs();
@@ -247,20 +255,24 @@ export class ChaosCluster {
 
   private async removeAndReadd(member: ChaosMember, signal: AbortSignal): Promise<void> {
     const others = (): string[] => this.endpoints(this.members.filter((m) => m !== member && m.running && !m.paused));
-    const id = (await this.memberIds()).get(member.name);
-    if (id === undefined) throw new Error(`${member.name} is not in the member list`);
-    await etcdctl(others(), ['member', 'remove', id.toString(16), '--command-timeout=5s']);
-    member.removed = true;
-    // The removed member stops by itself; etcd and Conclave both do (after a peer refuses it).
-    await Promise.race([member.exited, sleep(20_000)]);
-    await this.kill(member);
-    rmSync(member.dataDir, { recursive: true, force: true });
-    member.dataDir = this.newDir();
-    if (this.options.system === 'conclave') member.engine = member.engine === 'memory' ? 'lmdb' : 'memory';
+    if (member.id === undefined) throw new Error(`${member.name} has no known member id`);
+    if (!member.learner) {
+      await etcdctl(others(), ['member', 'remove', member.id, '--command-timeout=5s']).catch((error: unknown) => {
+        // An earlier attempt went through but its answer was lost.
+        if (!/member not found/.test(String(error))) throw error;
+      });
+      member.removed = true;
+      member.formerIds.add(member.id);
+      member.id = undefined;
+      // The removed member stops by itself; etcd and Conclave both do (after a peer refuses it).
+      await Promise.race([member.exited, sleep(20_000)]);
+      await this.kill(member);
+      if (this.options.system === 'conclave') member.engine = member.engine === 'memory' ? 'lmdb' : 'memory';
+    }
     await this.addBack(member, signal);
   }
 
-  /** Adds a removed (and wiped) member back as a learner, starts it, promotes it. */
+  /** Adds a removed member back as a learner on a wiped data dir, starts it, promotes it; or finishes a half-done re-add. */
   async readd(member: ChaosMember, signal: AbortSignal): Promise<void> {
     member.churning = true;
     try {
@@ -272,26 +284,33 @@ export class ChaosCluster {
 
   private async addBack(member: ChaosMember, signal: AbortSignal): Promise<void> {
     const others = (): string[] => this.endpoints(this.members.filter((m) => m !== member && m.running && !m.paused));
-    await this.kill(member);
-    const ids = await this.memberIds();
-    let newId = ids.get(member.name)?.toString(16);
-    if (newId === undefined) {
+    if (member.removed) {
+      await this.kill(member);
       rmSync(member.dataDir, { recursive: true, force: true });
       member.dataDir = this.newDir();
-        const added = await retry(signal, 30_000, () => etcdctl(others(), ['member', 'add', member.name, `--peer-urls=${member.peerUrl}`, '--learner', '--command-timeout=5s']));
-      const initialCluster = /ETCD_INITIAL_CLUSTER="([^"]*)"/.exec(added)?.[1];
-      newId = /Member\s+([0-9a-f]+)\s+added/.exec(added)?.[1];
-      if (initialCluster === undefined || newId === undefined) throw new Error(`unexpected member add output: ${added}`);
+      // An add whose answer was lost went through: the member list then has our peer URL.
+      const newId = await retry(signal, 30_000, async () => {
+        const known = (await this.memberIds()).get(member.name)?.toString(16);
+        if (known !== undefined && !member.formerIds.has(known)) return known;
+        const added = await etcdctl(others(), ['member', 'add', member.name, `--peer-urls=${member.peerUrl}`, '--learner', '--command-timeout=5s']);
+        const id = /Member\s+([0-9a-f]+)\s+added/.exec(added)?.[1];
+        if (id === undefined) throw new Error(`unexpected member add output: ${added}`);
+        return id;
+      });
+      const initialCluster = this.members.filter((m) => !m.removed || m === member).map((m) => `${m.name}=${m.peerUrl}`).join(',');
       this.initialState.set(member.name, { state: 'existing', cluster: initialCluster });
+      member.id = newId;
+      member.learner = true;
+      member.removed = false;
     }
-    member.removed = false;
-    this.restart(member);
-    const id = newId;
+    if (!member.running) this.restart(member);
+    const id = member.id!;
     await retry(signal, 60_000, () => etcdctl(others(), ['member', 'promote', id, '--command-timeout=5s']).catch((error: unknown) => {
       // Promoted already (an earlier attempt whose answer was lost).
-      if (/not a learner/.test(String(error))) return '';
+      if (/not a learner|can only promote a learner/.test(String(error))) return '';
       throw error;
     }));
+    member.learner = false;
   }
 
   async waitServing(member: ChaosMember, timeoutMs = 60_000): Promise<void> {

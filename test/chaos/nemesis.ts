@@ -61,7 +61,7 @@ export class Nemesis {
 
   /** The members this lane may fault: not removed, not in a membership change. */
   private members(): ChaosMember[] {
-    return this.cluster.members.filter((m) => !m.removed && !m.churning);
+    return this.cluster.members.filter((m) => !m.removed && !m.churning && !m.learner);
   }
 
   private async leader(): Promise<ChaosMember | undefined> {
@@ -226,13 +226,13 @@ export class Nemesis {
 
   private async churnLane(): Promise<void> {
     while (!this.options.signal.aborted) {
-      const removed = this.cluster.members.find((m) => m.removed);
+      const unfinished = this.cluster.members.find((m) => m.removed || m.learner);
       const release = await this.memberOut.acquire();
       try {
-        if (removed !== undefined) {
-          // A churn that failed half-way: bring the member back first.
-          this.options.log(`re-adding ${removed.name}`);
-          await this.cluster.readd(removed, this.options.signal);
+        if (unfinished !== undefined) {
+          // A churn cut short: finish it first (re-add, or promote the learner).
+          this.options.log(`finishing the churn of ${unfinished.name}`);
+          await this.cluster.readd(unfinished, this.options.signal);
         } else {
           // Any running member; the cluster refuses a removal that would leave too few started voters.
           const victim = this.pick(this.cluster.members.filter((m) => m.running && !m.paused));
@@ -244,20 +244,10 @@ export class Nemesis {
         }
       } catch (error) {
         this.errors.push(`churn: ${(error as Error).message.split('\n')[0]}`);
-        for (const m of this.cluster.members) if (m.removed && !this.options.signal.aborted) m.removed = await this.stillRemoved(m);
       } finally {
         release();
       }
       await this.hold(300, 1000);
-    }
-  }
-
-  /** After a failed churn step, whether the member is out of the cluster (so the lane re-adds it next). */
-  private async stillRemoved(member: ChaosMember): Promise<boolean> {
-    try {
-      return !(await this.cluster.memberIds()).has(member.name);
-    } catch {
-      return true;
     }
   }
 }

@@ -18,7 +18,7 @@ import { RawWatcher } from './raw-watcher.js';
 import { LeaseWorkload, LockWorkload, RegisterWorkload, newClient, now } from './workloads.js';
 import type { WorkloadContext } from './workloads.js';
 
-export const PLANTS = ['serializable-reads', 'mutex-without-predecessor-wait', 'watch-resume-skew'] as const;
+export const PLANTS = ['serializable-reads', 'mutex-without-predecessor-wait', 'watch-resume-skew', 'etcd-progress-requests'] as const;
 
 export interface ChaosOptions {
   readonly system: SystemKind;
@@ -57,9 +57,11 @@ const LEASE_TTL_S = 3;
 /**
  * Beyond TTL + election timeout, time for the leader's lessor to notice (it checks every
  * 500 ms), the revoke to commit and the deletion to reach the test's watch on a machine whose
- * load average may exceed 20; and the leader-change poller (every 200 ms) may see a change late.
+ * load average may exceed 20; and the leader-change poller (every 200 ms, each status call
+ * up to 1 s) may miss a term change by a few seconds. An etcd 3.4 pass went 0.85 s past a
+ * 5 s slack on the run's last lease.
  */
-const LEASE_SLACK_MS = 5000;
+const LEASE_SLACK_MS = 7000;
 
 /** Control calls of the harness itself retry (a learner or a member being removed refuses them for a while). */
 async function persist<T>(what: string, call: () => Promise<T>, timeoutMs = 90_000): Promise<T> {
@@ -93,7 +95,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // Every sleep of every worker listens on these.
     for (const c of [stop, leaseStop, nemesisStop]) setMaxListeners(0, c.signal);
     const ctx: WorkloadContext = { endpoints: cluster.endpoints(), prefix, random: random.fork(), signal: stop.signal, plant };
-    const registers = new RegisterWorkload(ctx, 24, 6);
+    const registers = new RegisterWorkload(ctx, 24, 6, 150);
     const locks = new LockWorkload({ ...ctx, random: random.fork() }, 4);
     // Lease workers stop granting with the others; their deletion watch runs until leaseStop.
     const leases = new LeaseWorkload({ ...ctx, random: random.fork() }, 2, LEASE_TTL_S, leaseStop.signal);
@@ -123,8 +125,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     })();
 
+    // Requested progress notifications: etcd before 3.4.25 answers a progress request for a
+    // watcher that has not caught up with a revision ahead of its pending events
+    // (etcd-io/etcd#15220, fixed by #15237); our checker catches that on the 3.4.23 here, so
+    // against etcd only the periodic notifications (held back while a watcher catches up) are checked.
+    const requestProgress = options.system === 'conclave' || options.plant?.has('etcd-progress-requests') === true;
     const progressing = (async () => {
-      while (!stop.signal.aborted) {
+      while (requestProgress && !stop.signal.aborted) {
         for (const w of watchers) w.requestProgress();
         await sleep(700, stop.signal);
       }
@@ -137,7 +144,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await nemesisDone;
     log('healing');
     // A churn cut short leaves a member out: bring it back, so the end state is the full cluster.
-    for (const m of cluster.members.filter((x) => x.removed)) await persist(`re-adding ${m.name}`, () => cluster.readd(m, new AbortController().signal), 120_000);
+    for (const m of cluster.members.filter((x) => x.removed || x.learner)) await persist(`re-adding ${m.name}`, () => cluster.readd(m, new AbortController().signal), 120_000);
     await cluster.healAll();
     stop.abort();
     const healedAt = now();

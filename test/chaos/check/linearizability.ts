@@ -33,7 +33,7 @@ export type LinearizabilityResult =
   | { readonly ok: false; readonly undecided: boolean; readonly key: string; readonly detail: string; readonly explored: number };
 
 /** Search budget per key: past it the key is reported undecided (a failure, never a pass). */
-export const DEFAULT_MAX_STEPS_PER_KEY = 2_000_000;
+export const DEFAULT_MAX_STEPS_PER_KEY = 5_000_000;
 
 type State = string | null;
 
