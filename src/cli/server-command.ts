@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConclaveError, InvalidOptionError } from '../base/errors.js';
 import { startMember } from '../server/index.js';
 import type { MemberOptions, RunningMember } from '../server/index.js';
 import { resolveMemberOptions } from '../server/member-options.js';
 import { FATAL_EXIT_CODE } from '../storage/options.js';
+import { FaultInjectingFileSystem, NodeFileSystem } from '../storage/index.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { UsageError, formatFlagHelp, parseFlags } from './flags.js';
 import { REJECTED_SERVER_FLAGS, SERVER_FLAGS, flagForOption, readConfigFile, serverSettings, withFlagNames } from './server-flags.js';
 import type { ServerSettings } from './server-flags.js';
@@ -88,7 +89,8 @@ export async function runServer(argv: readonly string[], io: CommandIo, start: (
   const logger = new StderrLogger(settings.logLevel, io.err);
   let running: RunningMember;
   try {
-    running = await start({ ...settings.options, logger });
+    const diskFaults = diskFaultFileSystem();
+    running = await start({ ...settings.options, logger, ...(diskFaults === undefined ? {} : { fileSystem: diskFaults }) });
   } catch (error) {
     logger.error('could not start', { error });
     return isStorageFailure(error) ? EXIT_FATAL : EXIT_START_FAILED;
@@ -125,6 +127,24 @@ async function serveOwnDashboard(running: RunningMember, settings: ServerSetting
     await client.close().catch(() => {});
     return undefined;
   }
+}
+
+/**
+ * Test-only, undocumented on purpose: with CONCLAVE_TEST_DISK_FAULT_FILE set, every WAL and
+ * snapshot write and sync fails while that file exists, with the error code it contains
+ * (EIO when empty). The chaos suite (test/chaos) injects disk faults through it.
+ */
+function diskFaultFileSystem(): FaultInjectingFileSystem | undefined {
+  const path = process.env.CONCLAVE_TEST_DISK_FAULT_FILE;
+  if (path === undefined || path === '') return undefined;
+  return new FaultInjectingFileSystem(new NodeFileSystem(), () => {
+    if (!existsSync(path)) return undefined;
+    try {
+      return readFileSync(path, 'utf8').trim() || 'EIO';
+    } catch {
+      return undefined;
+    }
+  });
 }
 
 function usage(io: CommandIo, message: string): number {

@@ -457,6 +457,11 @@ export class Raft {
         this.send({ type: 'appResp', to: m.from });
       } else if (m.type === 'preVote') {
         this.send({ type: 'preVoteResp', to: m.from, term: this.term, reject: true });
+      } else if (m.type === 'voteResp' || m.type === 'preVoteResp') {
+        // A commit index is a fact whatever the term of the message carrying it: a voter left
+        // at an older term (it refused our pre-vote, so its term never moved) still tells us
+        // what committed, which may be the configuration we need (simulator seed 141030).
+        this.maybeLearnCommit(m);
       }
       return;
     }

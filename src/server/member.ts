@@ -20,7 +20,7 @@ import { MembershipChanges } from './membership.js';
 import { Proposer } from './proposals.js';
 import { RaftDriver } from './raft-driver.js';
 import { ReadIndexBatcher } from './read-index.js';
-import { RemovalWatcher } from './removal.js';
+import { RemovalHandling } from './removal.js';
 import { MemberStateMachine } from './state-machine.js';
 import type { PeerEvents, PeerTransport } from './transport.js';
 import { noPeers } from './transport.js';
@@ -54,7 +54,7 @@ export class Member implements ServerPort {
   private proposer!: Proposer;
   private leaderCalls!: LeaderCalls;
   private membership!: MembershipChanges;
-  private removal!: RemovalWatcher;
+  private removal!: RemovalHandling;
   private services: MemberService[] = [];
   private stopped = false;
   private readonly done = deferred<void>();
@@ -118,6 +118,8 @@ export class Member implements ServerPort {
     });
     this.updatePeers();
     this.driver.start();
+    // A member restarted after applying its own removal still waits to be refused.
+    if (this.cluster.removed.has(this.memberId)) this.removal.appliedOwnRemoval();
     // A single-member cluster elects itself at once instead of waiting an election timeout.
     const { voters } = this.rawNode.status().confState;
     if (voters.length === 1 && voters[0] === this.memberId) {
@@ -162,7 +164,7 @@ export class Member implements ServerPort {
     this.state = await MemberStateMachine.open(options, this.storage, joined, {
       applyConfChange: (change) => this.rawNode.applyConfChange(change),
       deliver: (id, outcome) => this.proposer.deliver(id, outcome),
-      onRemoved: () => this.removal.onRemoved(),
+      onRemoved: () => this.removal.appliedOwnRemoval(),
       leasesExpired: (ids) => {
         for (const id of ids) void this.propose({ case: 'leaseRevoke', value: { ID: id } as never }).catch(() => undefined);
       },
@@ -229,14 +231,15 @@ export class Member implements ServerPort {
       currentLeader: (signal) => this.proposer.currentLeader(signal),
       promoteOnLeader: (id, signal) => this.membership.promote(id, signal),
     });
-    this.removal = new RemovalWatcher({
+    this.removal = new RemovalHandling({
       memberId: this.memberId,
       clock: options.clock,
       logger: options.logger,
       electionTimeoutMs: options.electionTimeoutMs,
       isLeader: () => this.isLeader(),
       isStopped: () => this.stopped,
-      close: () => this.close(),
+      probePeers: () => this.transport.probe?.(),
+      stop: () => void this.close(),
     });
   }
 
@@ -254,7 +257,7 @@ export class Member implements ServerPort {
         this.rawNode.reportSnapshot(id, failed);
         this.driver.kick();
       },
-      removed: () => this.removal.onRemoved(),
+      removed: () => this.removal.refusedAsRemoved(),
     };
   }
 

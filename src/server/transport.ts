@@ -12,6 +12,8 @@ export interface PeerTransport {
   setPeers(peers: ReadonlyMap<NodeId, readonly string[]>): void;
   /** Calls a unary peer RPC on member `id` (forwarding lease keep-alives and promotions to the leader). */
   call?<T>(id: NodeId, method: string, request: unknown, timeoutMs: number): Promise<T>;
+  /** Sends every peer an empty batch, so that a peer that refuses us as removed says so (see removal.ts). */
+  probe?(): void;
   close(): Promise<void>;
 }
 

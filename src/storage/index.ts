@@ -10,3 +10,4 @@ export type { WalSegmentInfo, WalTailRepair } from './wal-reader.js';
 export * from './wal-payloads.js';
 export * from './snapshot-store.js';
 export * from './disk-storage.js';
+export * from './fault-file-system.js';

@@ -28,6 +28,8 @@ const MARKER_RETRY_TICKS = 50;
 export const MAX_NODES = 7;
 /** Most Ready rounds per tick (each round lets every node handle one Ready and deliver due messages). */
 const ROUNDS_PER_TICK = 8;
+/** A member that applied its own removal asks its peers whether they refuse it this often. */
+const PROBE_TICKS = 10;
 
 export interface SimulationOptions {
   readonly seed: number;
@@ -58,7 +60,7 @@ export interface SimulationResult {
 interface SimNode {
   readonly harness: HarnessNode;
   down: boolean;
-  /** Removed from the configuration and shut down, as a real member is. */
+  /** Stopped because a peer refused it as removed, as a real member stops. */
   removed: boolean;
 }
 
@@ -114,17 +116,25 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     const cs = harness.confState;
     newestConfig = { index: entry.index, voters: new Set([...cs.voters, ...cs.votersOutgoing]), learners: new Set([...cs.learners, ...cs.learnersNext]) };
     log(`config at ${entry.index}: voters=${[...newestConfig.voters].join(',')} learners=${[...newestConfig.learners].join(',')}`);
-    shutDownRemoved();
   };
-  // A member that applied its own removal shuts down, as etcd's does — except a leader, which
-  // first hands leadership to a remaining voter. Its peers that applied the removal refuse its
-  // messages (see deliverDue), as etcd's transport refuses removed members.
-  const shutDownRemoved = (): void => {
+  // A member that applied its own removal keeps running (it answers votes, which carry its
+  // commit index: the remaining voters may not yet know that the removal committed) until a
+  // peer refuses it as removed, as the server's does. Besides refusals of its raft messages (see
+  // deliverDue), it probes its peers every PROBE_TICKS over the network, as the server's
+  // transport does with an empty batch. A removed leader first hands leadership to a remaining
+  // voter, so refusals stop only followers.
+  const probeFromRemoved = (): void => {
+    if (tick % PROBE_TICKS !== 0) return;
     for (const [id, node] of nodes) {
-      if (node.removed || !node.harness.isSelfRemoved()) continue;
-      if (!node.down && node.harness.rawNode.raft.role === 'leader') continue;
-      node.removed = true;
-      log(`node ${id} applied its removal and shut down`);
+      if (node.removed || node.down || !node.harness.isSelfRemoved() || node.harness.rawNode.raft.role === 'leader') continue;
+      for (const [peerId, peer] of nodes) {
+        if (peerId === id || peer.removed || peer.down || network.isBlocked(id, peerId) || network.isBlocked(peerId, id)) continue;
+        if (peer.harness.removedIds.has(id)) {
+          node.removed = true;
+          log(`node ${id} probed ${peerId}, which refused it as removed; it stops`);
+          break;
+        }
+      }
     }
   };
 
@@ -173,7 +183,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
         // The peer refuses a removed member, which learns that it was removed and stops, as an
         // etcd member does when its peers answer it "member removed".
         const sender = nodes.get(m.from);
-        // A leader keeps going until it has handed leadership off (see shutDownRemoved).
+        // A leader keeps going until it has handed leadership off (see probeFromRemoved).
         if (sender !== undefined && !sender.removed && sender.harness.rawNode.raft.role !== 'leader') {
           sender.removed = true;
           log(`node ${m.from} refused by ${m.to} as removed; it stops`);
@@ -211,7 +221,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
 
   const tickAll = (): void => {
     tick += 1;
-    shutDownRemoved();
+    probeFromRemoved();
     for (const node of live()) node.harness.rawNode.tick();
     afterStep();
   };

@@ -1,0 +1,253 @@
+/**
+ * The nemesis: faults, one at a time in one lane (network and process faults, each healed
+ * before the next) and membership churn in a second lane, until aborted. Every fault is drawn
+ * from the seed's random stream (the cluster's timing is not deterministic, so a seed
+ * replays the schedule, not the interleaving).
+ */
+import type { SeededRandom } from '../../src/base/random.js';
+import { rmSync, writeFileSync } from 'node:fs';
+import { Mutex } from 'async-mutex';
+import type { ChaosCluster, ChaosMember } from './cluster.js';
+import { sleep } from './cluster.js';
+
+export const FAULT_KINDS = ['cut-one-way', 'delay', 'drop', 'isolate', 'split-leader-minority', 'kill', 'pause-leader', 'pause-follower', 'pause-lessor', 'watch-reconnect', 'disk', 'churn'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+const NETWORK_KINDS = new Set<FaultKind>(['cut-one-way', 'delay', 'drop', 'isolate', 'split-leader-minority']);
+/** Faults of different lanes overlap (a kill during a partition); within a lane they take turns. */
+const LANES: ReadonlyArray<readonly FaultKind[]> = [
+  [...NETWORK_KINDS],
+  ['kill', 'pause-leader', 'pause-follower', 'pause-lessor', 'disk'],
+  ['watch-reconnect'],
+];
+
+export interface NemesisOptions {
+  readonly kinds: readonly FaultKind[];
+  readonly random: SeededRandom;
+  readonly signal: AbortSignal;
+  readonly leaseTtlSeconds: number;
+  /** Breaks the test's watch streams (the watch-reconnect fault). */
+  readonly interruptWatches: () => void;
+  readonly log: (line: string) => void;
+}
+
+/** Where a Conclave member looks for its disk fault switch (see `conclave server`'s CONCLAVE_TEST_DISK_FAULT_FILE). */
+export function diskFaultFile(member: ChaosMember): string {
+  return `${member.faultDir}/disk-fault`;
+}
+
+export class Nemesis {
+  readonly counts = new Map<FaultKind, number>();
+  readonly errors: string[] = [];
+  /**
+   * Process faults and membership changes take turns: each takes one member out, and two at
+   * once would leave a 3-member cluster without a quorum for most of the run.
+   */
+  private readonly memberOut = new Mutex();
+
+  constructor(private readonly cluster: ChaosCluster, private readonly options: NemesisOptions) {
+    for (const kind of options.kinds) this.counts.set(kind, 0);
+  }
+
+  async run(): Promise<void> {
+    const lanes = LANES.map((kinds) => this.faultLane(kinds.filter((k) => this.options.kinds.includes(k))));
+    if (this.options.kinds.includes('churn')) lanes.push(this.churnLane());
+    await Promise.all(lanes);
+  }
+
+  private count(kind: FaultKind): void {
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+  }
+
+  /** The members this lane may fault: not removed, not in a membership change. */
+  private members(): ChaosMember[] {
+    return this.cluster.members.filter((m) => !m.removed && !m.churning && !m.learner);
+  }
+
+  private async leader(): Promise<ChaosMember | undefined> {
+    const leader = await this.cluster.leader();
+    return leader?.churning === true ? undefined : leader;
+  }
+
+  private pick<T>(items: readonly T[]): T | undefined {
+    return items.length === 0 ? undefined : items[this.options.random.int(items.length)];
+  }
+
+  private hold(minMs: number, maxMs: number): Promise<void> {
+    return sleep(minMs + this.options.random.int(maxMs - minMs), this.options.signal);
+  }
+
+  /** One lane: its kinds round robin (so every kind gets its share whatever the run's length), each healed before the next. */
+  private async faultLane(kinds: readonly FaultKind[]): Promise<void> {
+    if (kinds.length === 0) return;
+    const network = kinds.every((k) => NETWORK_KINDS.has(k));
+    let turn = this.options.random.int(kinds.length);
+    while (!this.options.signal.aborted) {
+      const kind = kinds[turn++ % kinds.length]!;
+      const release = network || kind === 'watch-reconnect' ? undefined : await this.memberOut.acquire();
+      try {
+        await this.inject(kind);
+      } catch (error) {
+        this.errors.push(`${kind}: ${(error as Error).message.split('\n')[0]}`);
+      } finally {
+        if (network) {
+          this.cluster.healNetwork();
+        } else {
+          for (const m of this.members()) this.cluster.resume(m);
+          const restarted = this.members().filter((m) => !m.running);
+          for (const m of restarted) this.cluster.restart(m);
+          for (const m of restarted) await this.cluster.waitServing(m, 30_000).catch(() => undefined);
+        }
+        release?.();
+      }
+      await this.hold(50, 250);
+    }
+  }
+
+  private async inject(kind: FaultKind): Promise<void> {
+    const { cluster, options } = this;
+    const all = this.members();
+    const log = options.log;
+    switch (kind) {
+      case 'cut-one-way': {
+        const from = this.pick(all)!;
+        const to = this.pick(all.filter((m) => m !== from))!;
+        to.proxy.setMode(from.name, { kind: 'cut' });
+        this.count(kind);
+        log(`cut ${from.name} -> ${to.name}`);
+        await this.hold(300, 1500);
+        return;
+      }
+      case 'delay': {
+        const target = this.pick(all)!;
+        const ms = 20 + options.random.int(150);
+        for (const m of all) if (m !== target) target.proxy.setMode(m.name, { kind: 'delay', ms });
+        this.count(kind);
+        log(`delay ${ms} ms into ${target.name}`);
+        await this.hold(300, 1500);
+        return;
+      }
+      case 'drop': {
+        // A burst of loss: every connection to one member breaks (in-flight data lost).
+        const target = this.pick(all)!;
+        target.proxy.reset();
+        this.count(kind);
+        log(`drop: connections to ${target.name} reset`);
+        await this.hold(100, 500);
+        return;
+      }
+      case 'isolate': {
+        const target = this.pick(all)!;
+        this.isolate([target], all);
+        this.count(kind);
+        log(`isolate ${target.name}`);
+        await this.hold(800, 2000);
+        return;
+      }
+      case 'split-leader-minority': {
+        const leader = await this.leader();
+        if (leader === undefined) return;
+        const others = all.filter((m) => m !== leader);
+        const minoritySize = Math.max(1, Math.floor((all.length - 1) / 2));
+        const minority = [leader, ...others.slice(0, minoritySize - 1)];
+        this.isolate(minority, all);
+        this.count(kind);
+        log(`split: {${minority.map((m) => m.name).join(',')}} (leader's side) | rest`);
+        await this.hold(800, 2000);
+        return;
+      }
+      case 'kill': {
+        const leader = options.random.chance(0.5) ? await this.leader() : undefined;
+        const victim = leader ?? this.pick(all.filter((m) => m.running))!;
+        if (victim === undefined) return;
+        await cluster.kill(victim);
+        this.count(kind);
+        log(`kill -9 ${victim.name}${victim === leader ? ' (leader)' : ''}`);
+        await this.hold(300, 1000);
+        cluster.restart(victim);
+        // Back in service before the next member-affecting fault.
+        await cluster.waitServing(victim, 30_000).catch(() => undefined);
+        return;
+      }
+      case 'pause-leader':
+      case 'pause-follower':
+      case 'pause-lessor': {
+        const leader = await this.leader();
+        const victim = kind === 'pause-follower' ? this.pick(all.filter((m) => m !== leader && m.running)) : leader;
+        if (victim === undefined) return;
+        cluster.pause(victim);
+        this.count(kind);
+        // A lessor pause outlasts the leases' TTL: the paused leader must not revoke early on resume.
+        const [min, max] = kind === 'pause-lessor' ? [options.leaseTtlSeconds * 1000 + 300, options.leaseTtlSeconds * 1000 + 1000] : [400, 1500];
+        log(`SIGSTOP ${victim.name} (${kind})`);
+        await this.hold(min, max);
+        cluster.resume(victim);
+        return;
+      }
+      case 'watch-reconnect': {
+        options.interruptWatches();
+        this.count(kind);
+        log('watch streams interrupted');
+        await this.hold(1500, 4000);
+        return;
+      }
+      case 'disk': {
+        // Conclave only: its WAL writes and syncs fail (EIO or ENOSPC); the member must stop, not carry on.
+        if (cluster.options.system !== 'conclave') return;
+        const victim = this.pick(all.filter((m) => m.running && !m.paused));
+        if (victim === undefined) return;
+        const code = options.random.chance(0.5) ? 'EIO' : 'ENOSPC';
+        writeFileSync(diskFaultFile(victim), code);
+        const stopped = await Promise.race([victim.exited.then(() => true), sleep(8000).then(() => false)]);
+        rmSync(diskFaultFile(victim), { force: true });
+        if (!stopped) {
+          await cluster.kill(victim);
+          throw new Error(`${victim.name} kept running for 8 s with failing disk writes (${code})`);
+        }
+        this.count(kind);
+        log(`disk ${code} on ${victim.name}: it stopped (exit ${victim.child?.exitCode})`);
+        await this.hold(100, 500);
+        return;
+      }
+      case 'churn':
+        return;
+    }
+  }
+
+  private isolate(side: readonly ChaosMember[], all: readonly ChaosMember[]): void {
+    for (const a of side) {
+      for (const b of all) {
+        if (side.includes(b)) continue;
+        a.proxy.setMode(b.name, { kind: 'cut' });
+        b.proxy.setMode(a.name, { kind: 'cut' });
+      }
+    }
+  }
+
+  private async churnLane(): Promise<void> {
+    while (!this.options.signal.aborted) {
+      const unfinished = this.cluster.members.find((m) => m.removed || m.learner);
+      const release = await this.memberOut.acquire();
+      try {
+        if (unfinished !== undefined) {
+          // A churn cut short: finish it first (re-add, or promote the learner).
+          this.options.log(`finishing the churn of ${unfinished.name}`);
+          await this.cluster.readd(unfinished, this.options.signal);
+        } else {
+          // Any running member; the cluster refuses a removal that would leave too few started voters.
+          const victim = this.pick(this.cluster.members.filter((m) => m.running && !m.paused));
+          if (victim !== undefined) {
+            this.options.log(`churn ${victim.name}: remove, wipe, add as learner, promote`);
+            await this.cluster.churn(victim, this.options.signal);
+            this.count('churn');
+          }
+        }
+      } catch (error) {
+        this.errors.push(`churn: ${(error as Error).message.split('\n')[0]}`);
+      } finally {
+        release();
+      }
+      await this.hold(300, 1000);
+    }
+  }
+}
