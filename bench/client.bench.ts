@@ -1,0 +1,153 @@
+/**
+ * Client benchmark: the cost of a call on the client side, our SDK vs the `etcd3` npm package vs
+ * a raw grpc-js client (the floor the transport sets), all against the same real etcd 3.4 member
+ * started here, in the same run. Each library runs in its own process (bench/support/
+ * client-worker.ts), so the CPU a row reports (process.cpuUsage over the measured window,
+ * divided by the ops in it) is that library's alone. Rows run one library at a time, the
+ * libraries interleaved row by row, so a change in the machine's load hits all three alike.
+ * A last row runs `member.client()` against a Conclave member embedded in the worker process
+ * (no network): its CPU is client + server.
+ *
+ *   npm run bench -- client                 # 1 s warm-up + 3 s per row and library
+ *   npm run bench -- client --quick         # 0.5 s + 1.5 s
+ *   npm run bench -- client --row=get-64,put-64 --kind=conclave,etcd3 --json=/tmp/client.json
+ *   npm run bench -- client --kind=conclave --row=get-64 --profile=/tmp/prof
+ *   npx tsx bench/support/profile-summary.ts /tmp/prof
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '../src/client/index.js';
+import { clientRows, GET_KEY, slotKey, VALUE } from './support/client-worker.js';
+import type { ClientKind, ClientRow, RowRequest, RowResult } from './support/client-worker.js';
+import { loadAverage } from './support/measure.js';
+import { startSystem } from './support/systems.js';
+
+const args = process.argv.slice(2);
+const option = (name: string): string | undefined => args.find((arg) => arg.startsWith(`--${name}=`))?.split('=').slice(1).join('=');
+const quick = args.includes('--quick');
+const warmupMs = quick ? 500 : 1_000;
+const measureMs = Number(option('seconds') ?? (quick ? 1.5 : 3)) * 1_000;
+const rows = (option('row')?.split(',') ?? clientRows) as ClientRow[];
+const networkKinds = (option('kind')?.split(',') ?? ['raw', 'etcd3', 'conclave']).filter((k) => k !== 'embedded') as ClientKind[];
+const withEmbedded = option('kind') === undefined || option('kind')!.split(',').includes('embedded');
+const profileDir = option('profile');
+const jsonPath = option('json');
+const workerPath = fileURLToPath(new URL('./support/client-worker.ts', import.meta.url));
+
+class Worker {
+  private readonly replies: Array<(message: unknown) => void> = [];
+  private readonly child: ChildProcess;
+
+  constructor(readonly kind: ClientKind, endpoint: string) {
+    const profile = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(profileDir, kind)];
+    this.child = fork(workerPath, [kind, endpoint], { execArgv: [...profile, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (message) => this.replies.shift()?.(message));
+    this.child.on('exit', (code) => {
+      for (const reply of this.replies.splice(0)) reply({ ops: 0, cpuMicros: 0, elapsedMs: 0, error: `worker exited with ${code}` });
+    });
+  }
+
+  private next(): Promise<unknown> {
+    return new Promise((resolve) => this.replies.push(resolve));
+  }
+
+  async ready(): Promise<void> {
+    const message = (await this.next()) as { ready?: boolean; error?: string };
+    if (message.ready !== true) throw new Error(`${this.kind} worker failed to start: ${message.error ?? 'no ready message'}`);
+  }
+
+  async run(request: RowRequest): Promise<RowResult> {
+    const reply = this.next();
+    this.child.send(request);
+    return (await reply) as RowResult;
+  }
+
+  async close(): Promise<void> {
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.send({ close: true });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+interface Cell {
+  readonly opsPerSecond: number;
+  readonly cpuMicrosPerOp: number;
+  readonly error?: string;
+}
+
+function cell(result: RowResult): Cell {
+  if (result.error !== undefined || result.ops === 0) return { opsPerSecond: 0, cpuMicrosPerOp: 0, error: result.error ?? 'no ops completed' };
+  return { opsPerSecond: result.ops / (result.elapsedMs / 1_000), cpuMicrosPerOp: result.cpuMicros / result.ops };
+}
+
+const fmt = (n: number, digits = 0): string => (Number.isFinite(n) && n > 0 ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—');
+const show = (c: Cell | undefined): string => (c === undefined ? '—' : c.error !== undefined ? `error: ${c.error.slice(0, 60)}` : `${fmt(c.opsPerSecond)} / ${fmt(c.cpuMicrosPerOp)}`);
+
+async function main(): Promise<void> {
+  const loadBefore = loadAverage();
+  console.log(`client bench: warm-up ${warmupMs} ms, measure ${measureMs} ms per row and library; load average ${loadBefore}`);
+  const etcd = await startSystem({ kind: 'etcd', members: 1, engine: 'memory' });
+  const results = new Map<ClientRow, Map<ClientKind, Cell>>();
+  let embedded: Cell | undefined;
+  const workers: Worker[] = [];
+  try {
+    const endpoint = etcd.endpoints[0]!;
+    const seed = new Client({ endpoints: [endpoint] });
+    await seed.put(GET_KEY, VALUE);
+    await Promise.all(Array.from({ length: 64 }, (_, slot) => seed.put(slotKey(slot), VALUE)));
+    seed.destroy();
+    for (const kind of networkKinds) workers.push(new Worker(kind, endpoint));
+    await Promise.all(workers.map((w) => w.ready()));
+    for (const [index, row] of rows.entries()) {
+      const byKind = new Map<ClientKind, Cell>();
+      results.set(row, byKind);
+      // Rotate who goes first, so no library always runs right after the same other one.
+      const order = workers.map((_, i) => workers[(i + index) % workers.length]!);
+      for (const worker of order) {
+        byKind.set(worker.kind, cell(await worker.run({ row, warmupMs, measureMs })));
+        console.log(`  ${row.padEnd(10)} ${worker.kind.padEnd(8)} ${show(byKind.get(worker.kind))} (ops/s / client CPU µs per op)`);
+      }
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+    await etcd.stop();
+  }
+  if (withEmbedded) {
+    const worker = new Worker('embedded', '');
+    try {
+      await worker.ready();
+      embedded = cell(await worker.run({ row: 'get-seq', warmupMs, measureMs }));
+    } finally {
+      await worker.close();
+    }
+  }
+  const loadAfter = loadAverage();
+
+  console.log(`\nClient cost per call against one etcd 3.4 member (load average ${loadBefore} before, ${loadAfter} after)\n`);
+  console.log('| row | raw grpc-js (floor): ops/s / CPU µs | etcd3: ops/s / CPU µs | Conclave SDK: ops/s / CPU µs | SDK/etcd3 CPU | SDK/floor CPU | SDK/etcd3 ops/s |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const [row, byKind] of results) {
+    const sdk = byKind.get('conclave');
+    const etcd3 = byKind.get('etcd3');
+    const raw = byKind.get('raw');
+    const ratio = (a: number | undefined, b: number | undefined): string => (a && b ? `${(a / b).toFixed(2)}x` : '—');
+    console.log(`| ${row} | ${show(raw)} | ${show(etcd3)} | ${show(sdk)} | ${ratio(sdk?.cpuMicrosPerOp, etcd3?.cpuMicrosPerOp)} | ${ratio(sdk?.cpuMicrosPerOp, raw?.cpuMicrosPerOp)} | ${ratio(sdk?.opsPerSecond, etcd3?.opsPerSecond)} |`);
+  }
+  if (embedded !== undefined) {
+    console.log(`\nEmbedded member.client() get, sequential: ${show(embedded)} (ops/s / client + server CPU µs per op, one process)`);
+  }
+  if (jsonPath !== undefined) {
+    const json = { loadBefore, loadAfter, warmupMs, measureMs, rows: Object.fromEntries([...results].map(([row, m]) => [row, Object.fromEntries(m)])), embedded };
+    writeFileSync(jsonPath, JSON.stringify(json, null, 2));
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
