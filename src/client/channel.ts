@@ -43,6 +43,22 @@ function toGrpcMetadata(entries: Metadata): grpc.Metadata {
   return metadata;
 }
 
+/**
+ * Per-call grpc-js metadata from a record that is usually the same object on every call (the
+ * client's): converted once per record, then cloned (grpc-js may add to a call's metadata).
+ */
+const convertedMetadata = new WeakMap<Metadata, grpc.Metadata>();
+function callMetadata(entries: Metadata): grpc.Metadata {
+  let metadata = convertedMetadata.get(entries);
+  if (metadata === undefined) {
+    metadata = toGrpcMetadata(entries);
+    convertedMetadata.set(entries, metadata);
+  }
+  return metadata.clone();
+}
+
+const noCallOptions: grpc.CallOptions = Object.freeze({});
+
 export class GrpcChannel implements Channel {
   private readonly client: grpc.Client;
 
@@ -55,8 +71,9 @@ export class GrpcChannel implements Channel {
     callback: (error: unknown, response: MessageShape<O> | undefined) => void,
   ): { cancel(): void } {
     const codec = codecFor(method);
-    return this.client.makeUnaryRequest(codec.path, codec.serialize, codec.deserialize, request, toGrpcMetadata(metadata), {},
-      (error, response) => callback(error ?? undefined, response));
+    // grpc-js reports success with a null error; the transport treats null like undefined.
+    return this.client.makeUnaryRequest(codec.path, codec.serialize, codec.deserialize, request, callMetadata(metadata), noCallOptions,
+      callback as grpc.requestCallback<MessageShape<O>>);
   }
 
   bidi<I extends DescMessage, O extends DescMessage>(method: DescMethodBiDiStreaming<I, O>, metadata: Metadata): StreamLike<MessageShape<I>, MessageShape<O>> {
