@@ -4,7 +4,8 @@
  * nothing else: no AbortController, no linked signal, no timer of its own, no retry policy.
  *
  * - The client's lifetime is watched by the transport with one listener for all its calls.
- * - A caller's signal gets this object itself as its listener (`handleEvent`), only when given.
+ * - A caller's signal, only when given, gets this object as a subscriber (`handleEvent`) on its
+ *   one shared listener (abort-fanout.ts).
  * - The deadline sits in the client's DeadlineQueue (one timer), or on its own clock timer when
  *   the caller asked for a limit other than the client's default.
  * - Only after a retryable failure of an idempotent call does p-retry take over (with the
@@ -13,6 +14,7 @@
  */
 import pRetry from 'p-retry';
 import type { DescMessage, DescMethodUnary, MessageShape } from '@bufbuild/protobuf';
+import { subscribeAbort, unsubscribeAbort } from './abort-fanout.js';
 import type { Metadata } from './channel.js';
 import type { DeadlineQueue, Expiring } from './deadlines.js';
 import type { EndpointPool, PickedEndpoint } from './endpoints.js';
@@ -61,7 +63,7 @@ export class UnaryCall<I extends DescMessage, O extends DescMessage> implements 
   /** Sends the first attempt. The caller checked that neither the lifetime nor the signal has aborted. */
   start(): void {
     this.context.calls.add(this as unknown as UnaryCall<DescMessage, DescMessage>);
-    this.signal?.addEventListener('abort', this);
+    if (this.signal !== undefined) subscribeAbort(this.signal, this);
     if (this.timeoutMs === this.context.defaultTimeoutMs) this.context.deadlines.add(this);
     else this.cancelOwnTimer = this.context.clock.setTimer(this.timeoutMs, () => this.expire());
     try {
@@ -71,7 +73,7 @@ export class UnaryCall<I extends DescMessage, O extends DescMessage> implements 
     }
   }
 
-  /** The caller's signal aborted (EventListener object form: no closure per call). */
+  /** The caller's signal aborted (a subscriber object: no closure per call). */
   handleEvent(): void {
     this.abort(this.signal!.reason);
   }
@@ -163,7 +165,7 @@ export class UnaryCall<I extends DescMessage, O extends DescMessage> implements 
     this.finished = true;
     this.retryAttempt = undefined;
     this.context.calls.delete(this as unknown as UnaryCall<DescMessage, DescMessage>);
-    this.signal?.removeEventListener('abort', this);
+    if (this.signal !== undefined) unsubscribeAbort(this.signal, this);
     if (this.cancelOwnTimer !== undefined) this.cancelOwnTimer();
     else this.context.deadlines.trim();
     this.retryStop?.abort();
