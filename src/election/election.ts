@@ -164,8 +164,9 @@ export class Election {
     const ownKey = abortOnDelete(this.client, this.key, result.header.revision, signal,
       () => new SessionExpiredError(`campaign ${JSON.stringify(this.name)}`, 'the candidate key was deleted (lease revoked or expired)'));
     try {
-      await waitForPredecessors(this.client, this.prefix, myRevision - 1n, ownKey.signal);
-      const mine = await this.client.get(this.key).signal(ownKey.signal);
+      // No predecessor: no own-key watch is created (the guard starts it only to block).
+      await waitForPredecessors(this.client, this.prefix, myRevision - 1n, ownKey);
+      const mine = await this.client.get(this.key).signal(ownKey.current);
       const kv = mine.kvs[0];
       if (kv === undefined || kv.createRevision !== myRevision || this.session.lost) {
         throw new SessionExpiredError(`campaign ${JSON.stringify(this.name)}`, this.session.signal.reason);

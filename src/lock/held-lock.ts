@@ -1,7 +1,8 @@
 /**
  * A held lock: its key, its fencing token (the key's create revision), and a signal that
  * aborts when the lock is lost (the session ended or the key was deleted by someone else) or
- * released. Shared by Mutex, RWMutex and Semaphore.
+ * released. Shared by Mutex, RWMutex and Semaphore. The watch behind the signal starts when
+ * the signal (or `held`) is first read, so a lock+unlock that never looks at it sends no watch.
  */
 import { compare } from '../client/index.js';
 import type { Client, CompareSpec } from '../client/index.js';
@@ -35,6 +36,7 @@ export class HeldLock implements AsyncDisposable {
   private readonly releaseLocal: () => void;
   private readonly detachSession: () => void;
   private unlocking: Promise<void> | undefined;
+  private watchStarted = false;
 
   constructor(init: HeldLockInit) {
     this.key = init.key;
@@ -47,16 +49,21 @@ export class HeldLock implements AsyncDisposable {
     init.session.signal.addEventListener('abort', onSessionLost, { once: true });
     this.detachSession = () => init.session.signal.removeEventListener('abort', onSessionLost);
     if (init.session.signal.aborted) onSessionLost();
-    else void this.watchOwnKey();
   }
 
-  /** Aborts when the lock is lost or released; its reason says which (ERR_LOCK_LOST / ERR_LOCK_RELEASED). */
+  /**
+   * Aborts when the lock is lost or released; its reason says which (ERR_LOCK_LOST / ERR_LOCK_RELEASED).
+   * Reading it starts the watch on our key (from the confirming revision, so no deletion is
+   * missed): a holder that never looks at the signal costs no watch.
+   */
   get signal(): AbortSignal {
+    this.watchOwnKeyOnce();
     return this.controller.signal;
   }
 
   /** True while the lock is believed held (no loss or release seen yet). */
   get held(): boolean {
+    this.watchOwnKeyOnce();
     return !this.controller.signal.aborted;
   }
 
@@ -93,6 +100,12 @@ export class HeldLock implements AsyncDisposable {
   private abort(reason: unknown): void {
     this.detachSession();
     if (!this.controller.signal.aborted) this.controller.abort(reason);
+  }
+
+  private watchOwnKeyOnce(): void {
+    if (this.watchStarted || this.controller.signal.aborted) return;
+    this.watchStarted = true;
+    void this.watchOwnKey();
   }
 
   /** Watches our own key from the confirming revision: its deletion means the lock is gone. */

@@ -97,10 +97,10 @@ export class Mutex {
     const ownKey = abortOnDelete(this.client, this.key, attempt.header, signal,
       () => new SessionExpiredError(`lock ${JSON.stringify(this.name)}`, 'the waiter key was deleted (lease revoked or expired)'));
     try {
-      await waitForPredecessors(this.client, this.prefix, attempt.myRevision - 1n, ownKey.signal);
+      await waitForPredecessors(this.client, this.prefix, attempt.myRevision - 1n, ownKey);
       // The wait may end because our lease expired and the server deleted our key along with
       // the others: check the key is still ours before reporting success.
-      const mine = await this.client.get(this.key).signal(ownKey.signal);
+      const mine = await this.client.get(this.key).signal(ownKey.current);
       const kv = mine.kvs[0];
       if (kv === undefined || kv.createRevision !== attempt.myRevision || this.session.lost) {
         throw new SessionExpiredError(`lock ${JSON.stringify(this.name)}`, this.session.signal.reason);
