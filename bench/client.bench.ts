@@ -8,8 +8,9 @@
  * A last row runs `member.client()` against a Conclave member embedded in the worker process
  * (no network): its CPU is client + server.
  *
- *   npm run bench -- client                 # 1 s warm-up + 3 s per row and library
- *   npm run bench -- client --quick         # 0.5 s + 1.5 s
+ *   npm run bench -- client                 # 3 rounds of 1 s warm-up + 3 s per row and library (medians)
+ *   npm run bench -- client --quick         # 2 rounds of 0.5 s + 1.5 s
+ *   npm run bench -- client --repeat=5 --seconds=2
  *   npm run bench -- client --row=get-64,put-64 --kind=conclave,etcd3 --json=/tmp/client.json
  *   npm run bench -- client --kind=conclave --row=get-64 --profile=/tmp/prof
  *   npx tsx bench/support/profile-summary.ts /tmp/prof
@@ -30,6 +31,9 @@ const option = (name: string): string | undefined => args.find((arg) => arg.star
 const quick = args.includes('--quick');
 const warmupMs = quick ? 500 : 1_000;
 const measureMs = Number(option('seconds') ?? (quick ? 1.5 : 3)) * 1_000;
+// Each row runs this many rounds (libraries interleaved in every round); a cell is the median
+// round, which on a shared, busy machine is steadier than any single measurement.
+const repeat = Number(option('repeat') ?? (quick ? 2 : 3));
 const rows = (option('row')?.split(',') ?? clientRows) as ClientRow[];
 const networkKinds = (option('kind')?.split(',') ?? ['raw', 'etcd3', 'conclave']).filter((k) => k !== 'embedded') as ClientKind[];
 const withEmbedded = option('kind') === undefined || option('kind')!.split(',').includes('embedded');
@@ -85,12 +89,24 @@ function cell(result: RowResult): Cell {
   return { opsPerSecond: result.ops / (result.elapsedMs / 1_000), cpuMicrosPerOp: result.cpuMicros / result.ops };
 }
 
+/** The median of each figure over the rounds (an error in any round is reported instead). */
+function median(cells: readonly Cell[]): Cell {
+  const failed = cells.find((c) => c.error !== undefined);
+  if (failed !== undefined) return failed;
+  const mid = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const half = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
+  };
+  return { opsPerSecond: mid(cells.map((c) => c.opsPerSecond)), cpuMicrosPerOp: mid(cells.map((c) => c.cpuMicrosPerOp)) };
+}
+
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) && n > 0 ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—');
 const show = (c: Cell | undefined): string => (c === undefined ? '—' : c.error !== undefined ? `error: ${c.error.slice(0, 60)}` : `${fmt(c.opsPerSecond)} / ${fmt(c.cpuMicrosPerOp)}`);
 
 async function main(): Promise<void> {
   const loadBefore = loadAverage();
-  console.log(`client bench: warm-up ${warmupMs} ms, measure ${measureMs} ms per row and library; load average ${loadBefore}`);
+  console.log(`client bench: warm-up ${warmupMs} ms, measure ${measureMs} ms, ${repeat} rounds per row and library; load average ${loadBefore}`);
   const etcd = await startSystem({ kind: 'etcd', members: 1, engine: 'memory' });
   const results = new Map<ClientRow, Map<ClientKind, Cell>>();
   let embedded: Cell | undefined;
@@ -104,14 +120,17 @@ async function main(): Promise<void> {
     for (const kind of networkKinds) workers.push(new Worker(kind, endpoint));
     await Promise.all(workers.map((w) => w.ready()));
     for (const [index, row] of rows.entries()) {
-      const byKind = new Map<ClientKind, Cell>();
-      results.set(row, byKind);
-      // Rotate who goes first, so no library always runs right after the same other one.
-      const order = workers.map((_, i) => workers[(i + index) % workers.length]!);
-      for (const worker of order) {
-        byKind.set(worker.kind, cell(await worker.run({ row, warmupMs, measureMs })));
-        console.log(`  ${row.padEnd(10)} ${worker.kind.padEnd(8)} ${show(byKind.get(worker.kind))} (ops/s / client CPU µs per op)`);
+      const rounds = new Map<ClientKind, Cell[]>(workers.map((w) => [w.kind, []]));
+      for (let round = 0; round < repeat; round += 1) {
+        // Rotate who goes first, so no library always runs right after the same other one.
+        const order = workers.map((_, i) => workers[(i + index + round) % workers.length]!);
+        for (const worker of order) {
+          const result = cell(await worker.run({ row, warmupMs, measureMs }));
+          rounds.get(worker.kind)!.push(result);
+          console.log(`  ${row.padEnd(10)} ${worker.kind.padEnd(8)} round ${round + 1}/${repeat}: ${show(result)} (ops/s / client CPU µs per op)`);
+        }
       }
+      results.set(row, new Map([...rounds].map(([kind, cells]) => [kind, median(cells)])));
     }
   } finally {
     await Promise.all(workers.map((w) => w.close()));
@@ -121,7 +140,9 @@ async function main(): Promise<void> {
     const worker = new Worker('embedded', '');
     try {
       await worker.ready();
-      embedded = cell(await worker.run({ row: 'get-seq', warmupMs, measureMs }));
+      const rounds: Cell[] = [];
+      for (let round = 0; round < repeat; round += 1) rounds.push(cell(await worker.run({ row: 'get-seq', warmupMs, measureMs })));
+      embedded = median(rounds);
     } finally {
       await worker.close();
     }

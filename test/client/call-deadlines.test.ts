@@ -40,9 +40,9 @@ describe('unary call deadlines, signals and retries', () => {
     const clock = new FakeClock();
     const { member, pending } = heldMember();
     const client = new Client({ embedded: [member], clock, callTimeoutMs: 1_000 });
-    const first = client.get('a').then(() => 'ok', (e: { code?: string }) => e.code);
+    const first = client.get('a').then(() => 'ok', (e: unknown) => (e as { code?: string }).code);
     clock.advance(400);
-    const second = client.get('b').then(() => 'ok', (e: { code?: string }) => e.code);
+    const second = client.get('b').then(() => 'ok', (e: unknown) => (e as { code?: string }).code);
     expect(clock.pendingTimers()).toBe(1);
     clock.advance(600);
     expect(await first).toBe('ERR_CALL_TIMEOUT');
@@ -58,8 +58,8 @@ describe('unary call deadlines, signals and retries', () => {
     const clock = new FakeClock();
     const { member } = heldMember();
     const client = new Client({ embedded: [member], clock, callTimeoutMs: 10_000 });
-    const short = client.get('a').timeout(50).then(() => 'ok', (e: { code?: string }) => e.code);
-    const long = client.get('b').then(() => 'ok', (e: { code?: string }) => e.code);
+    const short = client.get('a').timeout(50).then(() => 'ok', (e: unknown) => (e as { code?: string }).code);
+    const long = client.get('b').then(() => 'ok', (e: unknown) => (e as { code?: string }).code);
     clock.advance(50);
     expect(await short).toBe('ERR_CALL_TIMEOUT');
     clock.advance(9_950);
