@@ -68,11 +68,6 @@ export class Transport {
     return this.options.pool;
   }
 
-  /** Unary calls in flight. */
-  get callsInFlight(): number {
-    return this.context.calls.size;
-  }
-
   /**
    * Runs a unary call. `idempotent` decides whether a transient failure may be retried: true
    * for reads and for writes whose repetition cannot change the outcome.
