@@ -11,6 +11,7 @@
  *   npm run bench -- client                 # 3 rounds of 1 s warm-up + 3 s per row and library (medians)
  *   npm run bench -- client --quick         # 2 rounds of 0.5 s + 1.5 s
  *   npm run bench -- client --repeat=5 --seconds=2
+ *   npm run bench -- client --one-process   # all libraries in one process, alternating 0.5 s slices
  *   npm run bench -- client --row=get-64,put-64 --kind=conclave,etcd3 --json=/tmp/client.json
  *   npm run bench -- client --kind=conclave --row=get-64 --profile=/tmp/prof
  *   npx tsx bench/support/profile-summary.ts /tmp/prof
@@ -21,7 +22,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '../src/client/index.js';
-import { clientRows, GET_KEY, slotKey, VALUE } from './support/client-worker.js';
+import { clientRows, GET_KEY, runInterleaved, slotKey, VALUE } from './support/client-worker.js';
 import type { ClientKind, ClientRow, RowRequest, RowResult } from './support/client-worker.js';
 import { loadAverage } from './support/measure.js';
 import { startSystem } from './support/systems.js';
@@ -38,6 +39,8 @@ const rows = (option('row')?.split(',') ?? clientRows) as ClientRow[];
 const networkKinds = (option('kind')?.split(',') ?? ['raw', 'etcd3', 'conclave']).filter((k) => k !== 'embedded') as ClientKind[];
 const withEmbedded = option('kind') === undefined || option('kind')!.split(',').includes('embedded');
 const profileDir = option('profile');
+// Every library in this process, alternating in short slices: same load for all (see runInterleaved).
+const oneProcess = args.includes('--one-process');
 const jsonPath = option('json');
 const workerPath = fileURLToPath(new URL('./support/client-worker.ts', import.meta.url));
 
@@ -117,9 +120,18 @@ async function main(): Promise<void> {
     await seed.put(GET_KEY, VALUE);
     await Promise.all(Array.from({ length: 64 }, (_, slot) => seed.put(slotKey(slot), VALUE)));
     seed.destroy();
-    for (const kind of networkKinds) workers.push(new Worker(kind, endpoint));
+    if (oneProcess) {
+      const slices = quick ? 6 : 10;
+      const sliceMs = quick ? 300 : 500;
+      for (const row of rows) {
+        const totals = await runInterleaved(networkKinds, endpoint, row, slices, sliceMs);
+        results.set(row, new Map([...totals].map(([kind, total]) => [kind, cell(total)])));
+        console.log(`  ${row.padEnd(10)} ${[...results.get(row)!].map(([kind, c]) => `${kind} ${show(c)}`).join(', ')}`);
+      }
+    }
+    if (!oneProcess) for (const kind of networkKinds) workers.push(new Worker(kind, endpoint));
     await Promise.all(workers.map((w) => w.ready()));
-    for (const [index, row] of rows.entries()) {
+    for (const [index, row] of (oneProcess ? [] : rows).entries()) {
       const rounds = new Map<ClientKind, Cell[]>(workers.map((w) => [w.kind, []]));
       for (let round = 0; round < repeat; round += 1) {
         // Rotate who goes first, so no library always runs right after the same other one.
@@ -149,7 +161,7 @@ async function main(): Promise<void> {
   }
   const loadAfter = loadAverage();
 
-  console.log(`\nClient cost per call against one etcd 3.4 member (load average ${loadBefore} before, ${loadAfter} after)\n`);
+  console.log(`\nClient cost per call against one etcd 3.4 member${oneProcess ? ', all libraries in one process (alternating slices)' : ''} (load average ${loadBefore} before, ${loadAfter} after)\n`);
   console.log('| row | raw grpc-js (floor): ops/s / CPU µs | etcd3: ops/s / CPU µs | Conclave SDK: ops/s / CPU µs | SDK/etcd3 CPU | SDK/floor CPU | SDK/etcd3 ops/s |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [row, byKind] of results) {

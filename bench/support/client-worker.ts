@@ -52,7 +52,7 @@ export const VALUE = new Uint8Array(256).fill(0x61);
 const LOCK_NAME = 'bench-client/lock';
 
 /** One library's implementation of every row's single operation. */
-interface Driver {
+export interface Driver {
   get(): PromiseLike<unknown>;
   put(slot: number): PromiseLike<unknown>;
   txn(slot: number): PromiseLike<unknown>;
@@ -224,28 +224,54 @@ export async function runRow(driver: Driver, request: RowRequest): Promise<RowRe
   return { ops, cpuMicros: cpu.user + cpu.system, elapsedMs };
 }
 
-async function main(): Promise<void> {
-  const kind = process.argv[2] as ClientKind;
-  const endpoint = process.argv[3] ?? '';
-  let driver: Driver;
+/** The driver of one network library (the embedded kind starts its own member). */
+export async function startDriver(kind: ClientKind, endpoint: string): Promise<Driver> {
   switch (kind) {
     case 'conclave': {
       const client = new SdkClient({ endpoints: [endpoint] });
-      driver = await conclaveDriver(client, () => client.close());
-      break;
+      return conclaveDriver(client, () => client.close());
     }
     case 'etcd3':
-      driver = etcd3Driver(endpoint);
-      break;
+      return etcd3Driver(endpoint);
     case 'raw':
-      driver = await rawDriver(endpoint);
-      break;
+      return rawDriver(endpoint);
     case 'embedded':
-      driver = await embeddedDriver();
-      break;
+      return embeddedDriver();
     default:
       throw new Error(`unknown client kind ${String(kind)}`);
   }
+}
+
+/**
+ * Every library in this one process, taking turns in short slices (the `--one-process` mode):
+ * all of them see the same machine load, at the price of sharing one heap and event loop.
+ * Each slice is counted for its library alone (the others are idle then).
+ */
+export async function runInterleaved(kinds: readonly ClientKind[], endpoint: string, row: ClientRow, slices: number, sliceMs: number): Promise<Map<ClientKind, RowResult>> {
+  const drivers = new Map<ClientKind, Driver>();
+  for (const kind of kinds) drivers.set(kind, await startDriver(kind, endpoint));
+  const totals = new Map<ClientKind, { ops: number; cpuMicros: number; elapsedMs: number }>(kinds.map((k) => [k, { ops: 0, cpuMicros: 0, elapsedMs: 0 }]));
+  try {
+    for (let slice = 0; slice < slices; slice += 1) {
+      for (let i = 0; i < kinds.length; i += 1) {
+        const kind = kinds[(i + slice) % kinds.length]!;
+        const result = await runRow(drivers.get(kind)!, { row, warmupMs: Math.min(200, sliceMs / 2), measureMs: sliceMs });
+        const total = totals.get(kind)!;
+        total.ops += result.ops;
+        total.cpuMicros += result.cpuMicros;
+        total.elapsedMs += result.elapsedMs;
+      }
+    }
+  } finally {
+    for (const driver of drivers.values()) await driver.close();
+  }
+  return totals;
+}
+
+async function main(): Promise<void> {
+  const kind = process.argv[2] as ClientKind;
+  const endpoint = process.argv[3] ?? '';
+  const driver = await startDriver(kind, endpoint);
   process.on('message', (message: RowRequest | { close: true }) => {
     if ('close' in message) {
       void driver.close().finally(() => process.disconnect());

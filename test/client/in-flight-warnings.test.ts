@@ -28,7 +28,7 @@ async function assertNoListenerWarnings(client: Client, prefix: string): Promise
     const shared = new AbortController();
     const gets = Array.from({ length: CALLS }, () => client.get(`${prefix}/k`));
     const withSignal = Array.from({ length: CALLS }, (_, i) => client.put(`${prefix}/s/${i}`, 'v').signal(shared.signal));
-    const withTimeout = Array.from({ length: CALLS }, () => client.get(`${prefix}/k`).timeout(60_000));
+    const withTimeout = Array.from({ length: CALLS }, () => client.get(`${prefix}/k`).timeout(90_000));
     const results = await Promise.all([...gets, ...withTimeout]);
     expect(results.every((r) => r.kvs[0]?.value === 'v')).toBe(true);
     expect((await Promise.all(withSignal)).length).toBe(CALLS);
@@ -58,7 +58,8 @@ describe.skipIf(skip !== undefined)('1,000 calls in flight on one client (etcd 3
 
   beforeAll(async () => {
     etcd = await startEtcd();
-    client = new Client({ endpoints: etcd.endpoints });
+    // 3,000 calls at once on a loaded 2-core machine can take longer than the default 5 s limit.
+    client = new Client({ endpoints: etcd.endpoints, callTimeoutMs: 60_000 });
   });
 
   afterAll(async () => {
@@ -89,7 +90,7 @@ describe('1,000 calls in flight on one client (embedded Conclave member)', () =>
   });
 
   it('emit no MaxListenersExceededWarning', async () => {
-    await using client = member.client();
+    await using client = member.client({ callTimeoutMs: 60_000 });
     await assertNoListenerWarnings(client, 'warn-embedded');
   });
 });
