@@ -75,9 +75,10 @@ export class Election {
   /** Waits until this session leads, with `value` as the published proposal. */
   async campaign(value: string, options: CampaignOptions = {}): Promise<Leadership> {
     const timeout = options.timeoutMs === undefined ? undefined : requireInteger('timeoutMs', options.timeoutMs, 0);
-    const timer = new AbortController();
-    const cancelTimer = timeout === undefined ? undefined : this.client.clock.setTimer(timeout, () => timer.abort(new LockTimeoutError(this.name, timeout)));
-    const linked = linkSignals(options.signal, timer.signal, this.session.signal);
+    // Without a time limit there is nothing to link a timer signal for.
+    const timer = timeout === undefined ? undefined : new AbortController();
+    const cancelTimer = timeout === undefined ? undefined : this.client.clock.setTimer(timeout, () => timer!.abort(new LockTimeoutError(this.name, timeout)));
+    const linked = linkSignals(options.signal, timer?.signal, this.session.signal);
     try {
       const releaseLocal = await acquireLocal(this.session, `election:${this.name}`, linked.signal).catch((error: unknown) => {
         throw this.explain(error);

@@ -42,9 +42,10 @@ export class Mutex {
   /** Waits until the lock is held. */
   async lock(options: LockOptions = {}): Promise<HeldLock> {
     const timeout = options.timeoutMs === undefined ? undefined : requireInteger('timeoutMs', options.timeoutMs, 0);
-    const timer = new AbortController();
-    const cancelTimer = timeout === undefined ? undefined : this.client.clock.setTimer(timeout, () => timer.abort(new LockTimeoutError(this.name, timeout)));
-    const linked = linkSignals(options.signal, timer.signal, this.session.signal);
+    // Without a time limit there is nothing to link a timer signal for.
+    const timer = timeout === undefined ? undefined : new AbortController();
+    const cancelTimer = timeout === undefined ? undefined : this.client.clock.setTimer(timeout, () => timer!.abort(new LockTimeoutError(this.name, timeout)));
+    const linked = linkSignals(options.signal, timer?.signal, this.session.signal);
     try {
       const releaseLocal = await acquireLocal(this.session, this.name, linked.signal).catch((error: unknown) => {
         throw this.explain(error);

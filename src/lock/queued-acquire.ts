@@ -32,9 +32,10 @@ export async function queuedAcquire(options: QueuedAcquireOptions): Promise<Held
   const { session, name, key } = options;
   const client = session.client;
   const timeout = options.timeoutMs === undefined ? undefined : requireInteger('timeoutMs', options.timeoutMs, 0);
-  const timer = new AbortController();
-  const cancelTimer = timeout === undefined ? undefined : client.clock.setTimer(timeout, () => timer.abort(new LockTimeoutError(name, timeout)));
-  const linked = linkSignals(options.signal, timer.signal, session.signal);
+  // Without a time limit there is nothing to link a timer signal for.
+  const timer = timeout === undefined ? undefined : new AbortController();
+  const cancelTimer = timeout === undefined ? undefined : client.clock.setTimer(timeout, () => timer!.abort(new LockTimeoutError(name, timeout)));
+  const linked = linkSignals(options.signal, timer?.signal, session.signal);
   const explain = (error: unknown): unknown => {
     if (error instanceof LockTimeoutError || error instanceof SessionExpiredError) return error;
     return session.lost ? new SessionExpiredError(name, session.signal.reason) : error;
