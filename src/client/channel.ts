@@ -144,7 +144,13 @@ export class EmbeddedChannel implements Channel {
     if (this.member.call !== undefined) {
       // The callback form: the member's handler answers straight into the transport's call.
       // The transport settles a call itself when it cancels it, so no callback follows cancel().
-      return this.member.call(path, request, metadata, callback as (error: unknown, response: unknown) => void);
+      try {
+        return this.member.call(path, request, metadata, callback as (error: unknown, response: unknown) => void);
+      } catch (error) {
+        // e.g. an unknown method: reported like any failed call (mapped by the transport).
+        callback(error ?? new Error('embedded call failed'), undefined);
+        return { cancel: () => {} };
+      }
     }
     const controller = new AbortController();
     let done = false;

@@ -78,16 +78,18 @@ export function createInProcessEndpoint(name: string, methods: ReadonlyMap<strin
     },
     unary(path, request, metadata, signal) {
       return new Promise((resolve, reject) => {
-        const handle = endpoint.call(path, request, metadata, (error, response) => {
+        const started: { handle?: { cancel(): void } } = {};
+        const onAbort = (): void => {
+          started.handle?.cancel();
+          reject(clientError({ code: status.CANCELLED, details: 'Cancelled on client' }));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        // A handler may answer synchronously, before `handle` is assigned.
+        started.handle = endpoint.call(path, request, metadata, (error, response) => {
           signal.removeEventListener('abort', onAbort);
           if (error !== undefined) reject(error);
           else resolve(response);
         });
-        const onAbort = (): void => {
-          handle.cancel();
-          reject(clientError({ code: status.CANCELLED, details: 'Cancelled on client' }));
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
       });
     },
     stream(path, metadata, request) {

@@ -111,4 +111,17 @@ describe('unary call deadlines, signals and retries', () => {
     await put;
     client.destroy();
   });
+
+  it('a member that throws when the call starts fails that call with the mapped error', async () => {
+    const { member } = heldMember();
+    const throwing: EmbeddedMember = {
+      ...member,
+      call: () => {
+        throw Object.assign(new Error('12 unknown method'), { code: GrpcStatus.UNIMPLEMENTED, details: 'unknown method /x' });
+      },
+    };
+    const client = new Client({ embedded: [throwing], clock: new FakeClock() });
+    await expect(client.get('a')).rejects.toMatchObject({ grpcCode: GrpcStatus.UNIMPLEMENTED });
+    client.destroy();
+  });
 });
