@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- <name>...]`: runs every bench/<name>.bench.ts (or only those named) one
  * after another, each in its own process so one bench's heap and JIT state cannot skew the
- * next. Each bench prints its own table; this runner prints which bench it starts.
+ * next. Each bench prints its own table; this runner prints which bench it starts. `client`
+ * (bench/client.bench.ts) compares our SDK with the etcd3 package and a raw grpc-js client.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';

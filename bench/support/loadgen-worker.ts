@@ -4,7 +4,6 @@
  * end time it is given, and reports the latency of every operation that completed inside the
  * measured window [warmupEndsAt, endsAt] (times on the machine-wide monotonic clock).
  */
-import { setMaxListeners } from 'node:events';
 import { Client } from '../../src/client/index.js';
 import { sharedNowMs } from './measure.js';
 import { RawClient } from './raw-client.js';
@@ -44,9 +43,6 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
       workerIndex = request.workerIndex;
       workerCount = request.workerCount;
       client = new Client({ endpoints: [request.endpoint], callTimeoutMs: 30_000 });
-      // The SDK adds an 'abort' listener to its lifetime signal per call in flight; with more
-      // than 10 in flight Node would print MaxListenersExceededWarning over the bench output.
-      setMaxListeners(0, client.signal);
       raw = new RawClient(request.endpoint);
       return { type: 'ok' };
     case 'prepare': {

@@ -5,7 +5,7 @@
  * see only this interface.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { DescMessage, DescMethodBiDiStreaming, DescMethodServerStreaming, DescMethodUnary, MessageShape } from '@bufbuild/protobuf';
+import type { DescMessage, DescMethod, DescMethodBiDiStreaming, DescMethodServerStreaming, DescMethodUnary, MessageShape } from '@bufbuild/protobuf';
 import { codecFor, methodPath } from './grpc-adapter.js';
 
 /** The subset of a gRPC client stream the hubs use. grpc-js streams satisfy it as they are. */
@@ -43,6 +43,22 @@ function toGrpcMetadata(entries: Metadata): grpc.Metadata {
   return metadata;
 }
 
+/**
+ * Per-call grpc-js metadata from a record that is usually the same object on every call (the
+ * client's): converted once per record, then cloned (grpc-js may add to a call's metadata).
+ */
+const convertedMetadata = new WeakMap<Metadata, grpc.Metadata>();
+function callMetadata(entries: Metadata): grpc.Metadata {
+  let metadata = convertedMetadata.get(entries);
+  if (metadata === undefined) {
+    metadata = toGrpcMetadata(entries);
+    convertedMetadata.set(entries, metadata);
+  }
+  return metadata.clone();
+}
+
+const noCallOptions: grpc.CallOptions = Object.freeze({});
+
 export class GrpcChannel implements Channel {
   private readonly client: grpc.Client;
 
@@ -55,8 +71,9 @@ export class GrpcChannel implements Channel {
     callback: (error: unknown, response: MessageShape<O> | undefined) => void,
   ): { cancel(): void } {
     const codec = codecFor(method);
-    return this.client.makeUnaryRequest(codec.path, codec.serialize, codec.deserialize, request, toGrpcMetadata(metadata), {},
-      (error, response) => callback(error ?? undefined, response));
+    // grpc-js reports success with a null error; the transport treats null like undefined.
+    return this.client.makeUnaryRequest(codec.path, codec.serialize, codec.deserialize, request, callMetadata(metadata), noCallOptions,
+      callback as grpc.requestCallback<MessageShape<O>>);
   }
 
   bidi<I extends DescMessage, O extends DescMessage>(method: DescMethodBiDiStreaming<I, O>, metadata: Metadata): StreamLike<MessageShape<I>, MessageShape<O>> {
@@ -89,10 +106,27 @@ export class GrpcChannel implements Channel {
 export interface EmbeddedMember {
   readonly name: string;
   unary(path: string, request: unknown, metadata: Metadata, signal: AbortSignal): Promise<unknown>;
+  /**
+   * Optional, preferred when present: the same call with a completion callback and a cancel
+   * handle instead of a promise and a signal, so a call costs no AbortController and no promise
+   * chain. `callback` is called at most once; after `cancel()` it is not called at all.
+   */
+  call?(path: string, request: unknown, metadata: Metadata, callback: (error: unknown, response: unknown) => void): { cancel(): void };
   /** Opens a stream; for server-streaming methods `request` is the single request. */
   stream(path: string, metadata: Metadata, request?: unknown): StreamLike<unknown, unknown>;
   /** False while the member cannot serve (stopped, or cut off from its cluster). */
   usable?(): boolean;
+}
+
+const paths = new WeakMap<object, string>();
+/** The method's gRPC path, computed once per descriptor. */
+function pathOf(method: Pick<DescMethod, 'parent' | 'name'>): string {
+  let path = paths.get(method);
+  if (path === undefined) {
+    path = methodPath(method);
+    paths.set(method, path);
+  }
+  return path;
 }
 
 export class EmbeddedChannel implements Channel {
@@ -106,6 +140,18 @@ export class EmbeddedChannel implements Channel {
     method: DescMethodUnary<I, O>, request: MessageShape<I>, metadata: Metadata,
     callback: (error: unknown, response: MessageShape<O> | undefined) => void,
   ): { cancel(): void } {
+    const path = pathOf(method);
+    if (this.member.call !== undefined) {
+      // The callback form: the member's handler answers straight into the transport's call.
+      // The transport settles a call itself when it cancels it, so no callback follows cancel().
+      try {
+        return this.member.call(path, request, metadata, callback as (error: unknown, response: unknown) => void);
+      } catch (error) {
+        // e.g. an unknown method: reported like any failed call (mapped by the transport).
+        callback(error ?? new Error('embedded call failed'), undefined);
+        return { cancel: () => {} };
+      }
+    }
     const controller = new AbortController();
     let done = false;
     const finish = (error: unknown, response: MessageShape<O> | undefined): void => {
@@ -113,7 +159,7 @@ export class EmbeddedChannel implements Channel {
       done = true;
       callback(error, response);
     };
-    this.member.unary(methodPath(method), request, metadata, controller.signal).then(
+    this.member.unary(path, request, metadata, controller.signal).then(
       (response) => finish(undefined, response as MessageShape<O>),
       (error: unknown) => finish(error ?? new Error('embedded call failed'), undefined),
     );
@@ -126,11 +172,11 @@ export class EmbeddedChannel implements Channel {
   }
 
   bidi<I extends DescMessage, O extends DescMessage>(method: DescMethodBiDiStreaming<I, O>, metadata: Metadata): StreamLike<MessageShape<I>, MessageShape<O>> {
-    return this.member.stream(methodPath(method), metadata) as StreamLike<MessageShape<I>, MessageShape<O>>;
+    return this.member.stream(pathOf(method), metadata) as StreamLike<MessageShape<I>, MessageShape<O>>;
   }
 
   serverStream<I extends DescMessage, O extends DescMessage>(method: DescMethodServerStreaming<I, O>, request: MessageShape<I>, metadata: Metadata): ReadableLike<MessageShape<O>> {
-    return this.member.stream(methodPath(method), metadata, request) as ReadableLike<MessageShape<O>>;
+    return this.member.stream(pathOf(method), metadata, request) as ReadableLike<MessageShape<O>>;
   }
 
   usable(): boolean {

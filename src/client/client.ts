@@ -137,7 +137,6 @@ export class Client implements KvExecutor, AsyncDisposable {
   private readonly watches: WatchHub;
   private readonly keepAlives: KeepAliveHub;
   private readonly closeHooks = new Set<() => Promise<void>>();
-  private readonly inFlight = new Set<Promise<unknown>>();
   private readonly watchBufferEvents: number;
   private closing: Promise<void> | undefined;
 
@@ -207,29 +206,29 @@ export class Client implements KvExecutor, AsyncDisposable {
   /** Drops history before `revision`. */
   async compact(revision: bigint, options: CallOptions & { physical?: boolean } = {}): Promise<Header> {
     const request = create(CompactionRequestSchema, { revision, physical: options.physical ?? false });
-    const response = await this.track(this.transport.unary(KV.method.compact, request, false, options));
+    const response = await this.transport.unary(KV.method.compact, request, false, options);
     return fromWireHeader(response.header);
   }
 
   execRange(spec: RangeSpec, options: CallOptions): Promise<RangeResult> {
-    return this.track(this.transport.unary(KV.method.range, rangeToWire(spec, this.namespace), true, options))
+    return this.transport.unary(KV.method.range, rangeToWire(spec, this.namespace), true, options)
       .then((response) => rangeFromWire(response, this.namespace));
   }
 
   execPut(spec: PutSpec, options: CallOptions): Promise<PutResult> {
-    return this.track(this.transport.unary(KV.method.put, putToWire(spec, this.namespace), false, options))
+    return this.transport.unary(KV.method.put, putToWire(spec, this.namespace), false, options)
       .then((response) => putFromWire(response, this.namespace));
   }
 
   execDelete(spec: DeleteSpec, options: CallOptions & { idempotent?: boolean }): Promise<DeleteResult> {
-    return this.track(this.transport.unary(KV.method.deleteRange, deleteToWire(spec, this.namespace), options.idempotent ?? false, options))
+    return this.transport.unary(KV.method.deleteRange, deleteToWire(spec, this.namespace), options.idempotent ?? false, options)
       .then((response) => deleteFromWire(response, this.namespace));
   }
 
   /** Runs a txn; it is retried on transient errors only when all its ops are reads. */
   execTxn(spec: TxnSpec, options: CallOptions): Promise<TxnResult> {
     const readOnly = isReadOnly(spec.success) && isReadOnly(spec.failure);
-    return this.track(this.transport.unary(KV.method.txn, txnToWire(spec, this.namespace), readOnly, options))
+    return this.transport.unary(KV.method.txn, txnToWire(spec, this.namespace), readOnly, options)
       .then((response) => txnFromWire(response, this.namespace));
   }
 
@@ -263,24 +262,24 @@ export class Client implements KvExecutor, AsyncDisposable {
   async leaseGrant(ttlSeconds: number, options: CallOptions = {}): Promise<LeaseGrant> {
     requireInteger('ttlSeconds', ttlSeconds, 1, 9_000_000_000);
     const sentAtMs = this.clock.nowMs();
-    const response = await this.track(this.transport.unary(Lease.method.leaseGrant, create(LeaseGrantRequestSchema, { TTL: BigInt(ttlSeconds) }), false, options));
+    const response = await this.transport.unary(Lease.method.leaseGrant, create(LeaseGrantRequestSchema, { TTL: BigInt(ttlSeconds) }), false, options);
     return { id: response.ID, ttlSeconds: Number(response.TTL), sentAtMs, header: fromWireHeader(response.header) };
   }
 
   /** Revokes a lease and deletes its keys. Retried on transient errors (revoking twice is harmless). */
   async leaseRevoke(leaseId: bigint, options: CallOptions = {}): Promise<Header> {
-    const response = await this.track(this.transport.unary(Lease.method.leaseRevoke, create(LeaseRevokeRequestSchema, { ID: leaseId }), true, options));
+    const response = await this.transport.unary(Lease.method.leaseRevoke, create(LeaseRevokeRequestSchema, { ID: leaseId }), true, options);
     return fromWireHeader(response.header);
   }
 
   async leaseTimeToLive(leaseId: bigint, options: CallOptions & { keys?: boolean } = {}): Promise<LeaseTimeToLive> {
     const request = create(LeaseTimeToLiveRequestSchema, { ID: leaseId, keys: options.keys ?? false });
-    const response = await this.track(this.transport.unary(Lease.method.leaseTimeToLive, request, true, options));
+    const response = await this.transport.unary(Lease.method.leaseTimeToLive, request, true, options);
     return { ttlSeconds: Number(response.TTL), grantedTtlSeconds: Number(response.grantedTTL), keys: response.keys.map((k) => this.namespace.strip(k)) };
   }
 
   async leases(options: CallOptions = {}): Promise<bigint[]> {
-    const response = await this.track(this.transport.unary(Lease.method.leaseLeases, create(LeaseLeasesRequestSchema, {}), true, options));
+    const response = await this.transport.unary(Lease.method.leaseLeases, create(LeaseLeasesRequestSchema, {}), true, options);
     return response.leases.map((lease) => lease.ID);
   }
 
@@ -296,13 +295,13 @@ export class Client implements KvExecutor, AsyncDisposable {
   // ------------------------------------------------------------------ Cluster, maintenance
 
   async memberList(options: CallOptions = {}): Promise<MemberInfo[]> {
-    const response = await this.track(this.transport.unary(Cluster.method.memberList, create(MemberListRequestSchema, {}), true, options));
+    const response = await this.transport.unary(Cluster.method.memberList, create(MemberListRequestSchema, {}), true, options);
     return response.members.map((m) => ({ id: m.ID, name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs, isLearner: m.isLearner }));
   }
 
   /** Status of the member the client currently talks to. */
   async status(options: CallOptions = {}): Promise<StatusInfo> {
-    const r = await this.track(this.transport.unary(Maintenance.method.status, create(StatusRequestSchema, {}), true, options));
+    const r = await this.transport.unary(Maintenance.method.status, create(StatusRequestSchema, {}), true, options);
     return { header: fromWireHeader(r.header), version: r.version, leader: r.leader, raftIndex: r.raftIndex, raftAppliedIndex: r.raftAppliedIndex, raftTerm: r.raftTerm, dbSize: r.dbSize, errors: r.errors, isLearner: r.isLearner };
   }
 
@@ -315,9 +314,9 @@ export class Client implements KvExecutor, AsyncDisposable {
     return Promise.all(addresses.map(async (endpoint, endpointIndex) => {
       const startedAt = this.clock.nowMs();
       try {
-        const status = await this.track(this.transport.unary(Maintenance.method.status, create(StatusRequestSchema, {}), false, { ...options, endpointIndex }));
+        const status = await this.transport.unary(Maintenance.method.status, create(StatusRequestSchema, {}), false, { ...options, endpointIndex });
         const read = create(RangeRequestSchema, { key: this.namespace.key(toBytes('health')) });
-        await this.track(this.transport.unary(KV.method.range, read, false, { ...options, endpointIndex }));
+        await this.transport.unary(KV.method.range, read, false, { ...options, endpointIndex });
         const healthy = status.leader !== 0n && status.errors.length === 0;
         return { endpoint, healthy, leader: status.leader, tookMs: this.clock.nowMs() - startedAt, ...(healthy ? {} : { error: status.leader === 0n ? 'no leader' : status.errors.join('; ') }) };
       } catch (error) {
@@ -357,7 +356,7 @@ export class Client implements KvExecutor, AsyncDisposable {
   /** Drains calls in flight, runs close hooks (sessions revoke their leases), then disconnects. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.allSettled([...this.inFlight]);
+      await this.transport.drain();
       await Promise.allSettled([...this.closeHooks].map((hook) => hook()));
       this.closeHooks.clear();
       this.shutdown(new ClientClosedError());
@@ -383,14 +382,6 @@ export class Client implements KvExecutor, AsyncDisposable {
     this.pool.close();
   }
 
-  private track<T>(promise: Promise<T>): Promise<T> {
-    this.inFlight.add(promise);
-    const forget = (): void => {
-      this.inFlight.delete(promise);
-    };
-    promise.then(forget, forget);
-    return promise;
-  }
 }
 
 export { FROM_KEY };

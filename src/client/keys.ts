@@ -8,8 +8,23 @@ export type Key = string | Uint8Array;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Longest string the ASCII fast path tries (TextEncoder's fixed cost dominates below it). */
+const shortStringChars = 128;
+
 export function toBytes(value: Key): Uint8Array {
-  return typeof value === 'string' ? encoder.encode(value) : value;
+  if (typeof value !== 'string') return value;
+  // Keys are short and mostly ASCII: copying char codes beats TextEncoder's native call.
+  const length = value.length;
+  if (length <= shortStringChars) {
+    const bytes = new Uint8Array(length);
+    for (let i = 0; i < length; i += 1) {
+      const code = value.charCodeAt(i);
+      if (code >= 0x80) return encoder.encode(value);
+      bytes[i] = code;
+    }
+    return bytes;
+  }
+  return encoder.encode(value);
 }
 
 export function bytesToString(bytes: Uint8Array): string {

@@ -158,7 +158,8 @@ export class RangeBuilder extends Builder<RangeResult> {
   }
 
   protected exec(): Promise<RangeResult> {
-    return this.executor.execRange(this.spec(), this.callOptions);
+    // The executor turns the spec into a request before returning: no copy needed.
+    return this.executor.execRange(this.s, this.callOptions);
   }
 }
 
@@ -199,7 +200,8 @@ export class PutBuilder extends Builder<PutResult> {
   }
 
   protected exec(): Promise<PutResult> {
-    return this.executor.execPut(this.spec(), this.callOptions);
+    // The executor turns the spec into a request before returning: no copy needed.
+    return this.executor.execPut(this.s, this.callOptions);
   }
 }
 
@@ -236,7 +238,8 @@ export class DeleteBuilder extends Builder<DeleteResult> {
   }
 
   protected exec(): Promise<DeleteResult> {
-    return this.executor.execDelete(this.spec(), this.callOptions);
+    // The executor turns the spec into a request before returning: no copy needed.
+    return this.executor.execDelete(this.s, this.callOptions);
   }
 }
 
@@ -274,6 +277,6 @@ export class TxnBuilder extends Builder<TxnResult> {
   }
 
   protected exec(): Promise<TxnResult> {
-    return this.executor.execTxn(this.spec(), this.callOptions);
+    return this.executor.execTxn({ type: 'txn', compares: this.compares, success: this.success, failure: this.failure }, this.callOptions);
   }
 }

@@ -2,10 +2,8 @@
  * Plain-data descriptions of KV operations and txn compares, and their conversion to wire
  * messages (adding the namespace) and back. Builders in kv.ts produce these; txns nest them.
  */
-import { create } from '@bufbuild/protobuf';
 import {
-  Compare_CompareResult, Compare_CompareTarget, CompareSchema, DeleteRangeRequestSchema, PutRequestSchema,
-  RangeRequest_SortOrder, RangeRequest_SortTarget, RangeRequestSchema, RequestOpSchema, TxnRequestSchema,
+  Compare_CompareResult, Compare_CompareTarget, RangeRequest_SortOrder, RangeRequest_SortTarget,
 } from '../gen/etcdserverpb/rpc_pb.js';
 import type {
   Compare as WireCompare, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse, RangeRequest,
@@ -123,65 +121,87 @@ function requireKey(key: Uint8Array, what: string): void {
   if (key.length === 0) throw new InvalidOptionError(what, 'key must not be empty');
 }
 
+/*
+ * Wire messages are written as typed object literals rather than through protobuf-es's
+ * reflective `create()`: the generated types make tsc check that every field is present, and
+ * test/client/wire-literals.test.ts checks that each literal equals `create()`'s message.
+ */
+
 export function compareToWire(spec: CompareSpec, ns: Namespace): WireCompare {
   requireKey(spec.key, 'compare.key');
-  const base = { result: operatorToWire[spec.operator], key: ns.key(spec.key), rangeEnd: ns.rangeEnd(spec.rangeEnd) };
+  return {
+    $typeName: 'etcdserverpb.Compare', result: operatorToWire[spec.operator], target: compareTargetToWire[spec.target],
+    key: ns.key(spec.key), targetUnion: compareUnion(spec), rangeEnd: ns.rangeEnd(spec.rangeEnd),
+  };
+}
+
+const compareTargetToWire: Record<CompareTarget, Compare_CompareTarget> = {
+  version: Compare_CompareTarget.VERSION,
+  create: Compare_CompareTarget.CREATE,
+  mod: Compare_CompareTarget.MOD,
+  value: Compare_CompareTarget.VALUE,
+  lease: Compare_CompareTarget.LEASE,
+};
+
+function compareUnion(spec: CompareSpec): WireCompare['targetUnion'] {
   switch (spec.target) {
     case 'version':
-      return create(CompareSchema, { ...base, target: Compare_CompareTarget.VERSION, targetUnion: { case: 'version', value: spec.operand as bigint } });
+      return { case: 'version', value: spec.operand as bigint };
     case 'create':
-      return create(CompareSchema, { ...base, target: Compare_CompareTarget.CREATE, targetUnion: { case: 'createRevision', value: spec.operand as bigint } });
+      return { case: 'createRevision', value: spec.operand as bigint };
     case 'mod':
-      return create(CompareSchema, { ...base, target: Compare_CompareTarget.MOD, targetUnion: { case: 'modRevision', value: spec.operand as bigint } });
+      return { case: 'modRevision', value: spec.operand as bigint };
     case 'lease':
-      return create(CompareSchema, { ...base, target: Compare_CompareTarget.LEASE, targetUnion: { case: 'lease', value: spec.operand as bigint } });
+      return { case: 'lease', value: spec.operand as bigint };
     case 'value':
-      return create(CompareSchema, { ...base, target: Compare_CompareTarget.VALUE, targetUnion: { case: 'value', value: spec.operand as Uint8Array } });
+      return { case: 'value', value: spec.operand as Uint8Array };
   }
 }
 
 export function rangeToWire(spec: RangeSpec, ns: Namespace): RangeRequest {
   requireKey(spec.key, 'range.key');
-  return create(RangeRequestSchema, {
+  return {
+    $typeName: 'etcdserverpb.RangeRequest',
     key: ns.key(spec.key), rangeEnd: ns.rangeEnd(spec.rangeEnd), limit: spec.limit, revision: spec.revision,
     sortOrder: sortOrderToWire[spec.sortOrder], sortTarget: sortTargetToWire[spec.sortTarget],
     serializable: spec.serializable, keysOnly: spec.keysOnly, countOnly: spec.countOnly,
     minModRevision: spec.minModRevision, maxModRevision: spec.maxModRevision,
     minCreateRevision: spec.minCreateRevision, maxCreateRevision: spec.maxCreateRevision,
-  });
+  };
 }
 
 export function putToWire(spec: PutSpec, ns: Namespace): PutRequest {
   requireKey(spec.key, 'put.key');
-  return create(PutRequestSchema, {
-    key: ns.key(spec.key), value: spec.value, lease: spec.lease, prevKv: spec.prevKv,
+  return {
+    $typeName: 'etcdserverpb.PutRequest', key: ns.key(spec.key), value: spec.value, lease: spec.lease, prevKv: spec.prevKv,
     ignoreValue: spec.ignoreValue, ignoreLease: spec.ignoreLease,
-  });
+  };
 }
 
 export function deleteToWire(spec: DeleteSpec, ns: Namespace): DeleteRangeRequest {
   requireKey(spec.key, 'delete.key');
-  return create(DeleteRangeRequestSchema, { key: ns.key(spec.key), rangeEnd: ns.rangeEnd(spec.rangeEnd), prevKv: spec.prevKv });
+  return { $typeName: 'etcdserverpb.DeleteRangeRequest', key: ns.key(spec.key), rangeEnd: ns.rangeEnd(spec.rangeEnd), prevKv: spec.prevKv };
 }
 
 export function txnToWire(spec: TxnSpec, ns: Namespace): TxnRequest {
-  return create(TxnRequestSchema, {
+  return {
+    $typeName: 'etcdserverpb.TxnRequest',
     compare: spec.compares.map((c) => compareToWire(c, ns)),
     success: spec.success.map((op) => opToWire(op, ns)),
     failure: spec.failure.map((op) => opToWire(op, ns)),
-  });
+  };
 }
 
 function opToWire(op: OpSpec, ns: Namespace): RequestOp {
   switch (op.type) {
     case 'range':
-      return create(RequestOpSchema, { request: { case: 'requestRange', value: rangeToWire(op, ns) } });
+      return { $typeName: 'etcdserverpb.RequestOp', request: { case: 'requestRange', value: rangeToWire(op, ns) } };
     case 'put':
-      return create(RequestOpSchema, { request: { case: 'requestPut', value: putToWire(op, ns) } });
+      return { $typeName: 'etcdserverpb.RequestOp', request: { case: 'requestPut', value: putToWire(op, ns) } };
     case 'delete':
-      return create(RequestOpSchema, { request: { case: 'requestDeleteRange', value: deleteToWire(op, ns) } });
+      return { $typeName: 'etcdserverpb.RequestOp', request: { case: 'requestDeleteRange', value: deleteToWire(op, ns) } };
     case 'txn':
-      return create(RequestOpSchema, { request: { case: 'requestTxn', value: txnToWire(op, ns) } });
+      return { $typeName: 'etcdserverpb.RequestOp', request: { case: 'requestTxn', value: txnToWire(op, ns) } };
   }
 }
 

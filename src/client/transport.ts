@@ -1,17 +1,19 @@
 /**
  * One dispatch primitive for unary calls: pick an endpoint, send, map errors to EtcdError,
  * honour the caller's AbortSignal and timeout, and repeat with back-off (p-retry) only when
- * the call is idempotent and the error transient. Streams are opened here too, so that every
- * call goes through the same endpoint selection and failure accounting.
+ * the call is idempotent and the error transient (see unary-call.ts for what one call costs).
+ * Streams are opened here too, so that every call goes through the same endpoint selection and
+ * failure accounting.
  */
-import pRetry from 'p-retry';
 import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
 import type { DescMethodBiDiStreaming, DescMethodServerStreaming, DescMethodUnary } from '@bufbuild/protobuf';
-import { linkSignals, throwIfAborted } from '../base/index.js';
 import type { Clock } from '../base/index.js';
-import type { ReadableLike, StreamLike } from './channel.js';
+import type { Metadata, ReadableLike, StreamLike } from './channel.js';
+import { DeadlineQueue } from './deadlines.js';
 import type { EndpointPool, PickedEndpoint } from './endpoints.js';
-import { CallTimeoutError, ClientClosedError, EtcdError, fromGrpcError, isEndpointFailure } from './errors.js';
+import { ClientClosedError } from './errors.js';
+import { UnaryCall } from './unary-call.js';
+import type { CallContext } from './unary-call.js';
 
 /** Per-call options accepted by every client method. */
 export interface CallOptions {
@@ -40,10 +42,27 @@ export interface TransportOptions {
   readonly retry: RetryPolicy;
   /** Aborts when the client is destroyed or closed: every call in flight ends with its reason. */
   readonly lifetime: AbortSignal;
+  /** Metadata sent with every unary call (e.g. an auth token), built once per client. */
+  readonly metadata?: Metadata;
 }
 
+const noMetadata: Metadata = Object.freeze({});
+
 export class Transport {
-  constructor(private readonly options: TransportOptions) {}
+  private readonly context: CallContext;
+
+  constructor(private readonly options: TransportOptions) {
+    this.context = {
+      pool: options.pool, clock: options.clock, retry: options.retry, defaultTimeoutMs: options.callTimeoutMs,
+      deadlines: new DeadlineQueue(options.clock), metadata: options.metadata ?? noMetadata, calls: new Set(),
+    };
+    // One listener for every call of the client (a listener per call would trip Node's
+    // MaxListenersExceededWarning at 11 calls in flight).
+    options.lifetime.addEventListener('abort', () => {
+      for (const call of [...this.context.calls]) call.abort(options.lifetime.reason);
+      this.context.deadlines.close();
+    }, { once: true });
+  }
 
   get pool(): EndpointPool {
     return this.options.pool;
@@ -53,69 +72,26 @@ export class Transport {
    * Runs a unary call. `idempotent` decides whether a transient failure may be retried: true
    * for reads and for writes whose repetition cannot change the outcome.
    */
-  async unary<I extends DescMessage, O extends DescMessage>(
+  unary<I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,
     request: MessageShape<I>,
     idempotent: boolean,
-    callOptions: RoutedCallOptions = {},
+    callOptions?: RoutedCallOptions,
   ): Promise<MessageShape<O>> {
-    const timeoutMs = callOptions.timeoutMs ?? this.options.callTimeoutMs;
-    const timeout = new AbortController();
-    const cancelTimer = this.options.clock.setTimer(timeoutMs, () => timeout.abort(new CallTimeoutError(method.name, timeoutMs)));
-    const linked = linkSignals(callOptions.signal, timeout.signal, this.options.lifetime);
-    try {
-      throwIfAborted(linked.signal);
-      const attempt = (): Promise<MessageShape<O>> => this.attemptUnary(method, request, idempotent, linked.signal, callOptions.endpointIndex);
-      if (!idempotent || this.options.retry.retries === 0) return await attempt();
-      return await pRetry(attempt, {
-        retries: this.options.retry.retries,
-        minTimeout: this.options.retry.minDelayMs,
-        maxTimeout: this.options.retry.maxDelayMs,
-        factor: 2,
-        randomize: true,
-        signal: linked.signal,
-        shouldRetry: ({ error }) => error instanceof EtcdError && error.retryable && !linked.signal.aborted,
-      });
-    } finally {
-      cancelTimer();
-      linked.dispose();
-    }
+    const lifetime = this.options.lifetime;
+    if (lifetime.aborted) return Promise.reject(lifetime.reason);
+    const signal = callOptions?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const timeoutMs = callOptions?.timeoutMs ?? this.options.callTimeoutMs;
+    const endpointIndex = callOptions?.endpointIndex;
+    return new Promise((resolve, reject) => {
+      new UnaryCall(this.context, method, request, idempotent, timeoutMs, signal, endpointIndex, resolve, reject).start();
+    });
   }
 
-  private attemptUnary<I extends DescMessage, O extends DescMessage>(
-    method: DescMethodUnary<I, O>,
-    request: MessageShape<I>,
-    idempotent: boolean,
-    signal: AbortSignal,
-    endpointIndex: number | undefined,
-  ): Promise<MessageShape<O>> {
-    const endpoint = endpointIndex === undefined ? this.options.pool.pick() : this.options.pool.at(endpointIndex);
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      let settled = false;
-      const onAbort = (): void => {
-        if (settled) return;
-        settled = true;
-        call.cancel();
-        reject(signal.reason);
-      };
-      const call = endpoint.channel.unary(method, request, {}, (error, response) => {
-        signal.removeEventListener('abort', onAbort);
-        if (settled) return;
-        settled = true;
-        if (error !== undefined || response === undefined) {
-          const mapped = fromGrpcError(error ?? new Error('empty response'), idempotent);
-          if (isEndpointFailure(mapped)) this.options.pool.markFailed(endpoint.index);
-          reject(mapped);
-        } else {
-          resolve(response);
-        }
-      });
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+  /** Resolves once every unary call in flight now has settled. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.context.calls].map((call) => call.settled()));
   }
 
   /** Opens a bidirectional stream on the current endpoint. */

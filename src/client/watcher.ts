@@ -6,6 +6,7 @@
  * (plus at most one server response) and never stalls other watchers on the shared stream.
  */
 import { deferred } from '../base/index.js';
+import { subscribeAbort, unsubscribeAbort } from './abort-fanout.js';
 import type { Deferred } from '../base/index.js';
 import type { KeyValue } from './results.js';
 
@@ -69,10 +70,13 @@ export class Watcher implements AsyncIterableIterator<WatchEvent>, AsyncDisposab
   ) {
     this.nextRevision = startRevision;
     this.createdDeferred.promise.catch(() => {});
-    const onAbort = (): void => this.fail(signal!.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    this.detachSignal = () => signal?.removeEventListener('abort', onAbort);
-    if (signal?.aborted) onAbort();
+    // Many watchers may share one signal (every waiter of a lock holder, say): one listener.
+    const subscriber = { handleEvent: () => this.fail(signal!.reason) };
+    if (signal !== undefined && !signal.aborted) subscribeAbort(signal, subscriber);
+    this.detachSignal = () => {
+      if (signal !== undefined) unsubscribeAbort(signal, subscriber);
+    };
+    if (signal?.aborted) subscriber.handleEvent();
   }
 
   get closed(): boolean {

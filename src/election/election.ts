@@ -75,9 +75,10 @@ export class Election {
   /** Waits until this session leads, with `value` as the published proposal. */
   async campaign(value: string, options: CampaignOptions = {}): Promise<Leadership> {
     const timeout = options.timeoutMs === undefined ? undefined : requireInteger('timeoutMs', options.timeoutMs, 0);
-    const timer = new AbortController();
-    const cancelTimer = timeout === undefined ? undefined : this.client.clock.setTimer(timeout, () => timer.abort(new LockTimeoutError(this.name, timeout)));
-    const linked = linkSignals(options.signal, timer.signal, this.session.signal);
+    // Without a time limit there is nothing to link a timer signal for.
+    const timer = timeout === undefined ? undefined : new AbortController();
+    const cancelTimer = timeout === undefined ? undefined : this.client.clock.setTimer(timeout, () => timer!.abort(new LockTimeoutError(this.name, timeout)));
+    const linked = linkSignals(options.signal, timer?.signal, this.session.signal);
     try {
       const releaseLocal = await acquireLocal(this.session, `election:${this.name}`, linked.signal).catch((error: unknown) => {
         throw this.explain(error);
@@ -164,8 +165,9 @@ export class Election {
     const ownKey = abortOnDelete(this.client, this.key, result.header.revision, signal,
       () => new SessionExpiredError(`campaign ${JSON.stringify(this.name)}`, 'the candidate key was deleted (lease revoked or expired)'));
     try {
-      await waitForPredecessors(this.client, this.prefix, myRevision - 1n, ownKey.signal);
-      const mine = await this.client.get(this.key).signal(ownKey.signal);
+      // No predecessor: no own-key watch is created (the guard starts it only to block).
+      await waitForPredecessors(this.client, this.prefix, myRevision - 1n, ownKey);
+      const mine = await this.client.get(this.key).signal(ownKey.current);
       const kv = mine.kvs[0];
       if (kv === undefined || kv.createRevision !== myRevision || this.session.lost) {
         throw new SessionExpiredError(`campaign ${JSON.stringify(this.name)}`, this.session.signal.reason);

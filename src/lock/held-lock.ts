@@ -1,7 +1,8 @@
 /**
  * A held lock: its key, its fencing token (the key's create revision), and a signal that
  * aborts when the lock is lost (the session ended or the key was deleted by someone else) or
- * released. Shared by Mutex, RWMutex and Semaphore.
+ * released. Shared by Mutex, RWMutex and Semaphore. The watch behind the signal starts when
+ * the signal (or `held`) is first read, so a lock+unlock that never looks at it sends no watch.
  */
 import { compare } from '../client/index.js';
 import type { Client, CompareSpec } from '../client/index.js';
@@ -29,12 +30,16 @@ export class HeldLock implements AsyncDisposable {
   readonly token: bigint;
   /** Store revision at which ownership was confirmed. */
   readonly revision: bigint;
-  private readonly controller = new AbortController();
+  /** Created when someone needs the signal (a reader, or the ownership watch). */
+  private controller: AbortController | undefined;
+  /** Set once the lock is released or lost: the reason, built only when someone asks for it. */
+  private ended: { reason: () => unknown } | undefined;
   private readonly client: Client;
   private readonly session: Session;
   private readonly releaseLocal: () => void;
   private readonly detachSession: () => void;
   private unlocking: Promise<void> | undefined;
+  private watchStarted = false;
 
   constructor(init: HeldLockInit) {
     this.key = init.key;
@@ -47,17 +52,27 @@ export class HeldLock implements AsyncDisposable {
     init.session.signal.addEventListener('abort', onSessionLost, { once: true });
     this.detachSession = () => init.session.signal.removeEventListener('abort', onSessionLost);
     if (init.session.signal.aborted) onSessionLost();
-    else void this.watchOwnKey();
   }
 
-  /** Aborts when the lock is lost or released; its reason says which (ERR_LOCK_LOST / ERR_LOCK_RELEASED). */
+  /**
+   * Aborts when the lock is lost or released; its reason says which (ERR_LOCK_LOST / ERR_LOCK_RELEASED).
+   * Reading it starts the watch on our key (from the confirming revision, so no deletion is
+   * missed): a holder that never looks at the signal costs no watch, and no error object.
+   */
   get signal(): AbortSignal {
-    return this.controller.signal;
+    const controller = this.signalController();
+    if (this.ended !== undefined) {
+      if (!controller.signal.aborted) controller.abort(this.ended.reason());
+    } else {
+      this.watchOwnKeyOnce();
+    }
+    return controller.signal;
   }
 
   /** True while the lock is believed held (no loss or release seen yet). */
   get held(): boolean {
-    return !this.controller.signal.aborted;
+    if (this.ended === undefined) this.watchOwnKeyOnce();
+    return this.ended === undefined;
   }
 
   /**
@@ -71,7 +86,7 @@ export class HeldLock implements AsyncDisposable {
   /** Deletes the lock key and releases the lock. Idempotent. */
   unlock(): Promise<void> {
     this.unlocking ??= (async () => {
-      this.abort(new LockReleasedError(this.key));
+      this.end(() => new LockReleasedError(this.key));
       try {
         if (!this.session.lost) await this.client.deleteOwnKey(this.key);
       } finally {
@@ -86,24 +101,47 @@ export class HeldLock implements AsyncDisposable {
   }
 
   private lose(why: string, cause?: unknown): void {
-    if (this.controller.signal.aborted) return;
-    this.abort(new LockLostError(this.key, why, cause));
+    this.end(() => new LockLostError(this.key, why, cause));
   }
 
-  private abort(reason: unknown): void {
+  private end(makeReason: () => unknown): void {
+    if (this.ended !== undefined) return;
+    let reason: unknown;
+    let made = false;
+    this.ended = {
+      reason: () => {
+        if (!made) {
+          reason = makeReason();
+          made = true;
+        }
+        return reason;
+      },
+    };
     this.detachSession();
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    // Someone holds the signal (or the ownership watch runs on it): abort it now.
+    if (this.controller !== undefined) this.controller.abort(this.ended.reason());
+  }
+
+  private signalController(): AbortController {
+    this.controller ??= new AbortController();
+    return this.controller;
+  }
+
+  private watchOwnKeyOnce(): void {
+    if (this.watchStarted || this.ended !== undefined) return;
+    this.watchStarted = true;
+    void this.watchOwnKey(this.signalController().signal);
   }
 
   /** Watches our own key from the confirming revision: its deletion means the lock is gone. */
-  private async watchOwnKey(): Promise<void> {
+  private async watchOwnKey(signal: AbortSignal): Promise<void> {
     try {
-      await waitForDelete(this.client, this.key, this.revision, this.controller.signal, this.token);
+      await waitForDelete(this.client, this.key, this.revision, signal, this.token);
       this.lose('its key was deleted');
     } catch (error) {
       // Aborted by unlock/loss (expected), or the client closed: without a watch we cannot
       // vouch for the lock any more.
-      if (!this.controller.signal.aborted) this.lose('its ownership watch ended', error);
+      if (this.ended === undefined) this.lose('its ownership watch ended', error);
     }
   }
 }

@@ -6,7 +6,7 @@ export type { HeldLockInit } from './held-lock.js';
 export { FencingGuard } from './fencing.js';
 export type { FencingGuardOptions } from './fencing.js';
 export { LockTimeoutError, SessionExpiredError, LockLostError, LockReleasedError, StaleTokenError } from './errors.js';
-export { waitForDelete, waitForPredecessors, raceSignal } from './wait.js';
+export { waitForDelete, waitForPredecessors, raceSignal, OwnKeyGuard } from './wait.js';
 export { acquireLocal, isLocallyBusy } from './local-queue.js';
 export { abortOnDelete } from './wait.js';
 export { RWMutex } from './rwmutex.js';

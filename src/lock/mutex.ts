@@ -42,9 +42,10 @@ export class Mutex {
   /** Waits until the lock is held. */
   async lock(options: LockOptions = {}): Promise<HeldLock> {
     const timeout = options.timeoutMs === undefined ? undefined : requireInteger('timeoutMs', options.timeoutMs, 0);
-    const timer = new AbortController();
-    const cancelTimer = timeout === undefined ? undefined : this.client.clock.setTimer(timeout, () => timer.abort(new LockTimeoutError(this.name, timeout)));
-    const linked = linkSignals(options.signal, timer.signal, this.session.signal);
+    // Without a time limit there is nothing to link a timer signal for.
+    const timer = timeout === undefined ? undefined : new AbortController();
+    const cancelTimer = timeout === undefined ? undefined : this.client.clock.setTimer(timeout, () => timer!.abort(new LockTimeoutError(this.name, timeout)));
+    const linked = linkSignals(options.signal, timer?.signal, this.session.signal);
     try {
       const releaseLocal = await acquireLocal(this.session, this.name, linked.signal).catch((error: unknown) => {
         throw this.explain(error);
@@ -97,10 +98,10 @@ export class Mutex {
     const ownKey = abortOnDelete(this.client, this.key, attempt.header, signal,
       () => new SessionExpiredError(`lock ${JSON.stringify(this.name)}`, 'the waiter key was deleted (lease revoked or expired)'));
     try {
-      await waitForPredecessors(this.client, this.prefix, attempt.myRevision - 1n, ownKey.signal);
+      await waitForPredecessors(this.client, this.prefix, attempt.myRevision - 1n, ownKey);
       // The wait may end because our lease expired and the server deleted our key along with
       // the others: check the key is still ours before reporting success.
-      const mine = await this.client.get(this.key).signal(ownKey.signal);
+      const mine = await this.client.get(this.key).signal(ownKey.current);
       const kv = mine.kvs[0];
       if (kv === undefined || kv.createRevision !== attempt.myRevision || this.session.lost) {
         throw new SessionExpiredError(`lock ${JSON.stringify(this.name)}`, this.session.signal.reason);

@@ -11,6 +11,7 @@ import { LockTimeoutError, SessionExpiredError } from './errors.js';
 import { HeldLock } from './held-lock.js';
 import { acquireLocal } from './local-queue.js';
 import { abortOnDelete } from './wait.js';
+import type { OwnKeyGuard } from './wait.js';
 
 export interface QueuedAcquireOptions {
   readonly session: Session;
@@ -19,17 +20,22 @@ export interface QueuedAcquireOptions {
   readonly key: string;
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
-  /** Resolves when our key (created at `myRevision`) may hold; may throw the signal's reason. */
-  readonly wait: (myRevision: bigint, signal: AbortSignal) => Promise<void>;
+  /**
+   * Resolves when our key (created at `myRevision`) may hold; may throw the signal's reason.
+   * Reads use `guard.current`; only blocking should read `guard.signal` (which starts the
+   * own-key watch), so an acquisition that need not wait creates no watch.
+   */
+  readonly wait: (myRevision: bigint, guard: OwnKeyGuard) => Promise<void>;
 }
 
 export async function queuedAcquire(options: QueuedAcquireOptions): Promise<HeldLock> {
   const { session, name, key } = options;
   const client = session.client;
   const timeout = options.timeoutMs === undefined ? undefined : requireInteger('timeoutMs', options.timeoutMs, 0);
-  const timer = new AbortController();
-  const cancelTimer = timeout === undefined ? undefined : client.clock.setTimer(timeout, () => timer.abort(new LockTimeoutError(name, timeout)));
-  const linked = linkSignals(options.signal, timer.signal, session.signal);
+  // Without a time limit there is nothing to link a timer signal for.
+  const timer = timeout === undefined ? undefined : new AbortController();
+  const cancelTimer = timeout === undefined ? undefined : client.clock.setTimer(timeout, () => timer!.abort(new LockTimeoutError(name, timeout)));
+  const linked = linkSignals(options.signal, timer?.signal, session.signal);
   const explain = (error: unknown): unknown => {
     if (error instanceof LockTimeoutError || error instanceof SessionExpiredError) return error;
     return session.lost ? new SessionExpiredError(name, session.signal.reason) : error;
@@ -38,7 +44,7 @@ export async function queuedAcquire(options: QueuedAcquireOptions): Promise<Held
     const releaseLocal = await acquireLocal(session, name, linked.signal).catch((error: unknown) => {
       throw explain(error);
     });
-    let ownKey: { signal: AbortSignal; dispose: () => void } | undefined;
+    let ownKey: OwnKeyGuard | undefined;
     try {
       const result = await client.txn().if(compare.absent(key)).do(client.put(key, '').lease(session.leaseId)).else(client.get(key)).signal(linked.signal);
       let myRevision = result.header.revision;
@@ -47,8 +53,8 @@ export async function queuedAcquire(options: QueuedAcquireOptions): Promise<Held
         if (existing !== undefined) myRevision = existing.createRevision;
       }
       ownKey = abortOnDelete(client, key, result.header.revision, linked.signal, () => new SessionExpiredError(name, 'our key was deleted (lease revoked or expired)'));
-      await options.wait(myRevision, ownKey.signal);
-      const mine = await client.get(key).signal(ownKey.signal);
+      await options.wait(myRevision, ownKey);
+      const mine = await client.get(key).signal(ownKey.current);
       const kv = mine.kvs[0];
       if (kv === undefined || kv.createRevision !== myRevision || session.lost) throw new SessionExpiredError(name, session.signal.reason);
       return new HeldLock({ session, key, token: myRevision, revision: mine.header.revision, releaseLocal });

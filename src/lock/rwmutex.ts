@@ -28,8 +28,8 @@ export class RWMutex {
   readLock(options: LockOptions = {}): Promise<HeldLock> {
     return queuedAcquire({
       ...options, session: this.session, name: `rw:${this.name}`, key: this.readKey,
-      wait: async (myRevision, signal) => {
-        await waitForPredecessors(this.session.client, `${this.name}/write/`, myRevision - 1n, signal);
+      wait: async (myRevision, guard) => {
+        await waitForPredecessors(this.session.client, `${this.name}/write/`, myRevision - 1n, guard);
       },
     });
   }
@@ -38,8 +38,8 @@ export class RWMutex {
   writeLock(options: LockOptions = {}): Promise<HeldLock> {
     return queuedAcquire({
       ...options, session: this.session, name: `rw:${this.name}`, key: this.writeKey,
-      wait: async (myRevision, signal) => {
-        await waitForPredecessors(this.session.client, `${this.name}/`, myRevision - 1n, signal);
+      wait: async (myRevision, guard) => {
+        await waitForPredecessors(this.session.client, `${this.name}/`, myRevision - 1n, guard);
       },
     });
   }

@@ -29,11 +29,11 @@ export class Semaphore {
     const client = this.session.client;
     return queuedAcquire({
       ...options, session: this.session, name: `semaphore:${this.name}`, key: this.key,
-      wait: async (myRevision, signal) => {
+      wait: async (myRevision, guard) => {
         for (;;) {
-          const older = await client.get(this.prefix).prefix().keysOnly().sort('create', 'ascend').maxCreateRevision(myRevision - 1n).limit(this.permits).signal(signal);
+          const older = await client.get(this.prefix).prefix().keysOnly().sort('create', 'ascend').maxCreateRevision(myRevision - 1n).limit(this.permits).signal(guard.current);
           if (older.kvs.length < this.permits) return;
-          const watcher = client.watch(this.prefix, { prefix: true, startRevision: older.header.revision + 1n, noPut: true, signal });
+          const watcher = client.watch(this.prefix, { prefix: true, startRevision: older.header.revision + 1n, noPut: true, signal: guard.signal });
           try {
             // Any deletion among the contenders may free a permit for us: recount.
             await watcher.next();

@@ -23,6 +23,8 @@ export interface InProcessStream {
 export interface InProcessEndpoint {
   readonly name: string;
   unary(path: string, request: unknown, metadata: PlainMetadata, signal: AbortSignal): Promise<unknown>;
+  /** The unary call with a callback (called at most once, never after cancel) and a cancel handle. */
+  call(path: string, request: unknown, metadata: PlainMetadata, callback: (error: unknown, response: unknown) => void): { cancel(): void };
   stream(path: string, metadata: PlainMetadata, request?: unknown): InProcessStream;
   usable(): boolean;
 }
@@ -36,7 +38,7 @@ function clientError(error: unknown): Error {
 
 function grpcMetadata(metadata: PlainMetadata): GrpcMetadata {
   const out = new GrpcMetadata();
-  for (const [key, value] of Object.entries(metadata)) out.set(key, value);
+  for (const key in metadata) out.set(key, metadata[key]!);
   return out;
 }
 
@@ -46,28 +48,46 @@ export function createInProcessEndpoint(name: string, methods: ReadonlyMap<strin
     if (method === undefined) throw clientError({ code: status.UNIMPLEMENTED, details: `unknown method ${path}` });
     return method;
   };
-  return {
+  const endpoint: InProcessEndpoint = {
     name,
     usable,
-    unary(path, request, metadata, signal) {
+    call(path, request, metadata, callback) {
       const method = lookup(path);
-      return new Promise((resolve, reject) => {
-        const call = Object.assign(new EventEmitter(), {
-          request,
-          metadata: grpcMetadata(metadata),
-          cancelled: false,
-          getPeer: () => `in-process:${name}`,
-          getDeadline: () => Infinity,
-        });
-        const onAbort = (): void => {
+      let settled = false;
+      const call = Object.assign(new EventEmitter(), {
+        request,
+        metadata: grpcMetadata(metadata),
+        cancelled: false,
+        getPeer: () => `in-process:${name}`,
+        getDeadline: () => Infinity,
+      });
+      (method.handler as (c: unknown, cb: (error: unknown, response?: unknown) => void) => void)(call, (error, response) => {
+        if (settled) return;
+        settled = true;
+        if (error) callback(clientError(error), undefined);
+        else callback(undefined, response);
+      });
+      return {
+        cancel: () => {
+          if (settled) return;
+          settled = true;
           call.cancelled = true;
           call.emit('cancelled');
+        },
+      };
+    },
+    unary(path, request, metadata, signal) {
+      return new Promise((resolve, reject) => {
+        const started: { handle?: { cancel(): void } } = {};
+        const onAbort = (): void => {
+          started.handle?.cancel();
           reject(clientError({ code: status.CANCELLED, details: 'Cancelled on client' }));
         };
         signal.addEventListener('abort', onAbort, { once: true });
-        (method.handler as (c: unknown, cb: (error: unknown, response?: unknown) => void) => void)(call, (error, response) => {
+        // A handler may answer synchronously, before `handle` is assigned.
+        started.handle = endpoint.call(path, request, metadata, (error, response) => {
           signal.removeEventListener('abort', onAbort);
-          if (error) reject(clientError(error));
+          if (error !== undefined) reject(error);
           else resolve(response);
         });
       });
@@ -123,4 +143,5 @@ export function createInProcessEndpoint(name: string, methods: ReadonlyMap<strin
       return client;
     },
   };
+  return endpoint;
 }

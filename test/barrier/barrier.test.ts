@@ -1,54 +1,22 @@
-// Method: a real etcd member; participants are separate sessions. Blocking is checked through
+// Method: real etcd 3.4 and a Conclave member (test/support/primitive-checks.ts runs the suite on each); participants are separate sessions. Blocking is checked through
 // which enter()/leave()/wait() promises have resolved after each step, and the keys left on
 // the server; the too-many case checks the fixed admission rule (etcd#14603).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Barrier, DoubleBarrier } from '../../src/barrier/index.js';
-import { Client } from '../../src/client/index.js';
-import { Session } from '../../src/lease/index.js';
-import { missingBinaries } from '../support/binaries.js';
-import { startEtcd } from '../support/etcd.js';
-import type { EtcdCluster } from '../support/etcd.js';
+import type { Session } from '../../src/lease/index.js';
+import { describeOnEveryTarget, track } from '../support/primitive-checks.js';
 import { waitFor } from '../support/wait.js';
 
-const skip = missingBinaries('etcd');
-
-function track(promise: Promise<void>): { done: () => boolean; promise: Promise<void> } {
-  let resolved = false;
-  const tracked = promise.then(() => {
-    resolved = true;
-  });
-  return { done: () => resolved, promise: tracked };
-}
-
-describe.skipIf(skip !== undefined)('barriers against etcd', () => {
-  let etcd: EtcdCluster;
-  let admin: Client;
-  const clients: Client[] = [];
-
-  async function session(): Promise<Session> {
-    const client = new Client({ endpoints: etcd.endpoints });
-    clients.push(client);
-    return Session.create(client, { ttlSeconds: 10 });
-  }
-
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    admin = new Client({ endpoints: etcd.endpoints });
-  });
-
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await admin?.close();
-    await etcd?.stop();
-  });
+describeOnEveryTarget('barriers', (fx) => {
+  const session = (): Promise<Session> => fx.session();
 
   it('Barrier: waiters pass only after release; hold twice fails', async () => {
-    const barrier = new Barrier(admin, 'b1');
+    const barrier = new Barrier(fx.admin, 'b1');
     await barrier.wait();
     await barrier.hold();
     await expect(barrier.hold()).rejects.toMatchObject({ code: 'ERR_BARRIER_HELD' });
-    const waiters = [track(new Barrier(admin, 'b1').wait()), track(new Barrier(admin, 'b1').wait())];
-    await waitFor(() => expect(admin.streamStats().watchers).toBeGreaterThanOrEqual(2));
+    const waiters = [track(new Barrier(fx.admin, 'b1').wait()), track(new Barrier(fx.admin, 'b1').wait())];
+    await waitFor(() => expect(fx.admin.streamStats().watchers).toBeGreaterThanOrEqual(2));
     expect(waiters.some((w) => w.done())).toBe(false);
     await barrier.release();
     await Promise.all(waiters.map((w) => w.promise));
@@ -57,10 +25,10 @@ describe.skipIf(skip !== undefined)('barriers against etcd', () => {
 
   it('Barrier held under a session falls when the session ends', async () => {
     const s = await session();
-    const barrier = new Barrier(admin, 'b2');
+    const barrier = new Barrier(fx.admin, 'b2');
     await barrier.hold({ session: s });
     const waiting = track(barrier.wait());
-    await admin.leaseRevoke(s.leaseId);
+    await fx.admin.leaseRevoke(s.leaseId);
     await waiting.promise;
   });
 
@@ -69,19 +37,19 @@ describe.skipIf(skip !== undefined)('barriers against etcd', () => {
     const barriers = sessions.map((s) => new DoubleBarrier(s, 'db1', 3));
     const e1 = track(barriers[0]!.enter());
     const e2 = track(barriers[1]!.enter());
-    await waitFor(async () => expect((await admin.get('db1/waiters/').prefix()).kvs).toHaveLength(2));
+    await waitFor(async () => expect((await fx.admin.get('db1/waiters/').prefix()).kvs).toHaveLength(2));
     expect(e1.done() || e2.done()).toBe(false);
     await barriers[2]!.enter();
     await Promise.all([e1.promise, e2.promise]);
-    expect(await admin.get('db1/ready').string()).toBe('');
+    expect(await fx.admin.get('db1/ready').string()).toBe('');
     await expect(new DoubleBarrier(await session(), 'db1', 3).enter()).rejects.toMatchObject({ code: 'ERR_BARRIER_TOO_MANY' });
     const l1 = track(barriers[0]!.leave());
     const l2 = track(barriers[1]!.leave());
-    await waitFor(async () => expect((await admin.get('db1/waiters/').prefix()).kvs.length).toBeLessThan(3));
+    await waitFor(async () => expect((await fx.admin.get('db1/waiters/').prefix()).kvs.length).toBeLessThan(3));
     expect(l1.done() || l2.done()).toBe(false);
     await barriers[2]!.leave();
     await Promise.all([l1.promise, l2.promise]);
-    expect((await admin.get('db1/').prefix()).kvs).toEqual([]);
+    expect((await fx.admin.get('db1/').prefix()).kvs).toEqual([]);
   });
 
   it('DoubleBarrier admits exactly count of many simultaneous arrivals', async () => {
@@ -90,6 +58,6 @@ describe.skipIf(skip !== undefined)('barriers against etcd', () => {
     const admitted = results.filter((r) => r.status === 'fulfilled').length;
     const refused = results.filter((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERR_BARRIER_TOO_MANY').length;
     expect([admitted, refused]).toEqual([3, 2]);
-    expect((await admin.get('db2/waiters/').prefix()).kvs).toHaveLength(3);
+    expect((await fx.admin.get('db2/waiters/').prefix()).kvs).toHaveLength(3);
   });
 });

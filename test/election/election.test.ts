@@ -1,39 +1,15 @@
-// Method: a real etcd member; candidates are separate clients and sessions. Leadership order,
+// Method: real etcd 3.4 and a Conclave member (test/support/primitive-checks.ts runs the suite on each); candidates are separate clients and sessions. Leadership order,
 // proclamations and resignations are checked through campaign() resolution, leader() and the
 // observe() stream; session loss is provoked by revoking leases with an admin client.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from '../../src/client/index.js';
+import { expect, it } from 'vitest';
 import { Election } from '../../src/election/index.js';
 import type { LeaderInfo } from '../../src/election/index.js';
-import { Session } from '../../src/lease/index.js';
-import { missingBinaries } from '../support/binaries.js';
-import { startEtcd } from '../support/etcd.js';
-import type { EtcdCluster } from '../support/etcd.js';
+import type { Session } from '../../src/lease/index.js';
+import { checkUncontendedNeedsNoWatch, checkWaitersShareOneStream, describeOnEveryTarget } from '../support/primitive-checks.js';
 import { waitFor } from '../support/wait.js';
 
-const skip = missingBinaries('etcd');
-
-describe.skipIf(skip !== undefined)('Election against etcd', () => {
-  let etcd: EtcdCluster;
-  let admin: Client;
-  const clients: Client[] = [];
-
-  async function session(ttlSeconds = 10): Promise<Session> {
-    const client = new Client({ endpoints: etcd.endpoints });
-    clients.push(client);
-    return Session.create(client, { ttlSeconds });
-  }
-
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    admin = new Client({ endpoints: etcd.endpoints });
-  });
-
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await admin?.close();
-    await etcd?.stop();
-  });
+describeOnEveryTarget('Election', (fx) => {
+  const session = (ttlSeconds?: number): Promise<Session> => fx.session(ttlSeconds);
 
   it('elects in campaign order, proclaims, resigns and hands over', async () => {
     const [s1, s2] = await Promise.all([session(), session()]);
@@ -44,7 +20,7 @@ describe.skipIf(skip !== undefined)('Election against etcd', () => {
     expect(await e2.leader()).toMatchObject({ key: lead1.key, value: 'node-1', token: lead1.token, lease: s1.leaseId });
     let won2 = false;
     const campaign2 = e2.campaign('node-2').then((l) => ((won2 = true), l));
-    await waitFor(async () => expect((await admin.get('e1/').prefix()).kvs).toHaveLength(2));
+    await waitFor(async () => expect((await fx.admin.get('e1/').prefix()).kvs).toHaveLength(2));
     await lead1.proclaim('node-1b');
     expect((await e2.leader())?.value).toBe('node-1b');
     expect(won2).toBe(false);
@@ -72,7 +48,7 @@ describe.skipIf(skip !== undefined)('Election against etcd', () => {
     await lead.proclaim('b');
     await waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual([null, 'a', 'b']));
     // The leader's session expires: observers learn that nobody leads.
-    await admin.leaseRevoke(s1.leaseId);
+    await fx.admin.leaseRevoke(s1.leaseId);
     await waitFor(() => expect(seen.map((s) => s?.value ?? null)).toEqual([null, 'a', 'b', null]));
     await waitFor(() => expect(lead.held).toBe(false));
     controller.abort(new Error('stop observing'));
@@ -83,10 +59,10 @@ describe.skipIf(skip !== undefined)('Election against etcd', () => {
     const [s1, s2] = await Promise.all([session(), session()]);
     const lead = await new Election(s1, 'e3').campaign('x');
     const waiting = new Election(s2, 'e3').campaign('y');
-    await waitFor(async () => expect((await admin.get('e3/').prefix()).kvs).toHaveLength(2));
-    await admin.leaseRevoke(s2.leaseId);
+    await waitFor(async () => expect((await fx.admin.get('e3/').prefix()).kvs).toHaveLength(2));
+    await fx.admin.leaseRevoke(s2.leaseId);
     await expect(waiting).rejects.toMatchObject({ code: 'ERR_SESSION_EXPIRED' });
-    expect((await admin.get('e3/').prefix()).kvs.map((kv) => kv.key)).toEqual([lead.key]);
+    expect((await fx.admin.get('e3/').prefix()).kvs.map((kv) => kv.key)).toEqual([lead.key]);
     await lead.resign();
   });
 
@@ -95,11 +71,19 @@ describe.skipIf(skip !== undefined)('Election against etcd', () => {
     const lead = await new Election(s1, 'e4').campaign('x');
     const controller = new AbortController();
     const waiting = new Election(s2, 'e4').campaign('y', { signal: controller.signal });
-    await waitFor(async () => expect((await admin.get('e4/').prefix()).kvs).toHaveLength(2));
+    await waitFor(async () => expect((await fx.admin.get('e4/').prefix()).kvs).toHaveLength(2));
     controller.abort(new Error('withdraw'));
     await expect(waiting).rejects.toThrow('withdraw');
-    expect((await admin.get('e4/').prefix()).kvs.map((kv) => kv.key)).toEqual([lead.key]);
+    expect((await fx.admin.get('e4/').prefix()).kvs.map((kv) => kv.key)).toEqual([lead.key]);
     await expect(new Election(s2, 'e4').campaign('y', { timeoutMs: 100 })).rejects.toMatchObject({ code: 'ERR_LOCK_TIMEOUT' });
     await lead.resign();
+  });
+
+  it('an uncontended campaign and resign create no watch', async () => {
+    await checkUncontendedNeedsNoWatch(fx, 'e5', (s, name) => new Election(s, name).campaign('v'));
+  });
+
+  it('candidates on one client share its one watch stream', async () => {
+    await checkWaitersShareOneStream(fx, 'e6', (s, name) => new Election(s, name).campaign('v'));
   });
 });

@@ -1,51 +1,25 @@
-// Method: a real etcd member; each test uses its own lock name and its own clients/sessions.
+// Method: real etcd 3.4 and a Conclave member (test/support/primitive-checks.ts runs the suite on each); each test uses its own lock name and its own clients/sessions.
 // Exclusion and FIFO order are checked through the order in which concurrent lock() calls
 // resolve and through the server's keys; loss is provoked by deleting a holder's key or
 // revoking a waiter's lease with a separate admin client.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Client } from '../../src/client/index.js';
 import { Session } from '../../src/lease/index.js';
 import { Mutex } from '../../src/lock/index.js';
 import type { HeldLock } from '../../src/lock/index.js';
-import { missingBinaries } from '../support/binaries.js';
-import { startEtcd } from '../support/etcd.js';
-import type { EtcdCluster } from '../support/etcd.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { checkUncontendedNeedsNoWatch, checkWaitersShareOneStream, describeOnEveryTarget } from '../support/primitive-checks.js';
 import { waitFor } from '../support/wait.js';
 
-const skip = missingBinaries('etcd');
-
-describe.skipIf(skip !== undefined)('Mutex against etcd', () => {
-  let etcd: EtcdCluster;
-  let admin: Client;
-  const clients: Client[] = [];
-
-  async function session(ttlSeconds = 10): Promise<Session> {
-    const client = new Client({ endpoints: etcd.endpoints });
-    clients.push(client);
-    return Session.create(client, { ttlSeconds });
-  }
-
-  async function keysUnder(prefix: string): Promise<string[]> {
-    return (await admin.get(prefix).prefix().sort('create')).kvs.map((kv) => kv.key);
-  }
-
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    admin = new Client({ endpoints: etcd.endpoints });
-  });
-
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await admin?.close();
-    await etcd?.stop();
-  });
+describeOnEveryTarget('Mutex', (fx) => {
+  const session = (ttlSeconds?: number): Promise<Session> => fx.session(ttlSeconds);
+  const keysUnder = (prefix: string): Promise<string[]> => fx.keysUnder(prefix);
 
   it('uses etcd key layout and grants in FIFO order with increasing tokens', async () => {
     const [s1, s2, s3] = await Promise.all([session(), session(), session()]);
     const first = await new Mutex(s1, 'm1').lock();
     expect(first.key).toBe(`m1/${s1.leaseId.toString(16)}`);
-    const kv = (await admin.get(first.key)).kvs[0]!;
+    const kv = (await fx.admin.get(first.key)).kvs[0]!;
     expect(kv.createRevision).toBe(first.token);
     expect(kv.lease).toBe(s1.leaseId);
     expect(kv.value).toBe('');
@@ -119,7 +93,7 @@ describe.skipIf(skip !== undefined)('Mutex against etcd', () => {
     const held = await new Mutex(s, 'm5').lock();
     const guarded = await s.client.txn().if(held.ifOwner()).do(s.client.put('m5-data', 'v1'));
     expect(guarded.succeeded).toBe(true);
-    await admin.delete(held.key);
+    await fx.admin.delete(held.key);
     await waitFor(() => expect(held.held).toBe(false));
     expect(held.signal.reason).toMatchObject({ code: 'ERR_LOCK_LOST' });
     const late = await s.client.txn().if(held.ifOwner()).do(s.client.put('m5-data', 'v2'));
@@ -132,17 +106,17 @@ describe.skipIf(skip !== undefined)('Mutex against etcd', () => {
     const held = await new Mutex(s1, 'm6').lock();
     const waiting = new Mutex(s2, 'm6').lock();
     await waitFor(async () => expect(await keysUnder('m6/')).toHaveLength(2));
-    await admin.leaseRevoke(s2.leaseId);
+    await fx.admin.leaseRevoke(s2.leaseId);
     await expect(waiting).rejects.toMatchObject({ code: 'ERR_SESSION_EXPIRED' });
     await held.unlock();
   });
 
   it('a waiter whose predecessor watch falls behind a compaction re-reads and keeps waiting', async () => {
-    const [host, port] = etcd.endpoints[0]!.split(':');
+    const [host, port] = fx.endpoints[0]!.split(':');
     const proxy = new TcpProxy(host!, Number(port));
     await proxy.start();
     const partitioned = new Client({ endpoints: [proxy.endpoint], keepAliveIntervalMs: 5_000 });
-    clients.push(partitioned);
+    fx.adopt(partitioned);
     try {
       const holderSession = await session();
       const waiterSession = await Session.create(partitioned, { ttlSeconds: 30 });
@@ -155,8 +129,8 @@ describe.skipIf(skip !== undefined)('Mutex against etcd', () => {
       proxy.blocked = true;
       proxy.cutAll();
       let last = 0n;
-      for (let i = 0; i < 5; i += 1) last = (await admin.put(`m8-noise/${i}`, 'x')).header.revision;
-      await admin.compact(last);
+      for (let i = 0; i < 5; i += 1) last = (await fx.admin.put(`m8-noise/${i}`, 'x')).header.revision;
+      await fx.admin.compact(last);
       proxy.blocked = false;
       // Once reconnected, the waiter's watch from its old revision is compacted: it must
       // re-read its predecessor (still there) and go on waiting, not fail.
@@ -182,5 +156,13 @@ describe.skipIf(skip !== undefined)('Mutex against etcd', () => {
     expect(inside.held).toBe(false);
     expect(inside.signal.reason).toMatchObject({ code: 'ERR_LOCK_RELEASED' });
     expect(await mutex.holder()).toBeUndefined();
+  });
+
+  it('an uncontended lock+unlock creates no watch', async () => {
+    await checkUncontendedNeedsNoWatch(fx, 'm9', (s, name) => new Mutex(s, name).lock());
+  });
+
+  it('waiters on one client share its one watch stream', async () => {
+    await checkWaitersShareOneStream(fx, 'm10', (s, name) => new Mutex(s, name).lock());
   });
 });

@@ -1,49 +1,15 @@
-// Method: a real etcd member; contenders are separate sessions. Concurrency limits are checked
+// Method: real etcd 3.4 and a Conclave member (test/support/primitive-checks.ts runs the suite on each); contenders are separate sessions. Concurrency limits are checked
 // through which acquire() calls have resolved at each step (and the keys on the server), and
 // FIFO order by checking that a late reader queues behind a waiting writer.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from '../../src/client/index.js';
-import { Session } from '../../src/lease/index.js';
+import { expect, it } from 'vitest';
+import type { Session } from '../../src/lease/index.js';
 import { RWMutex, Semaphore } from '../../src/lock/index.js';
-import type { HeldLock } from '../../src/lock/index.js';
-import { missingBinaries } from '../support/binaries.js';
-import { startEtcd } from '../support/etcd.js';
-import type { EtcdCluster } from '../support/etcd.js';
+import { checkUncontendedNeedsNoWatch, checkWaitersShareOneStream, describeOnEveryTarget, track } from '../support/primitive-checks.js';
 import { waitFor } from '../support/wait.js';
 
-const skip = missingBinaries('etcd');
-
-function track(promise: Promise<HeldLock>): { done: () => boolean; held: Promise<HeldLock> } {
-  let resolved = false;
-  const held = promise.then((h) => ((resolved = true), h));
-  return { done: () => resolved, held };
-}
-
-describe.skipIf(skip !== undefined)('RWMutex and Semaphore against etcd', () => {
-  let etcd: EtcdCluster;
-  let admin: Client;
-  const clients: Client[] = [];
-
-  async function session(): Promise<Session> {
-    const client = new Client({ endpoints: etcd.endpoints });
-    clients.push(client);
-    return Session.create(client, { ttlSeconds: 10 });
-  }
-
-  async function count(prefix: string): Promise<number> {
-    return (await admin.get(prefix).prefix()).kvs.length;
-  }
-
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    admin = new Client({ endpoints: etcd.endpoints });
-  });
-
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await admin?.close();
-    await etcd?.stop();
-  });
+describeOnEveryTarget('RWMutex and Semaphore', (fx) => {
+  const session = (): Promise<Session> => fx.session();
+  const count = (prefix: string): Promise<number> => fx.count(prefix);
 
   it('readers share, a writer waits for them, and a later reader queues behind the writer', async () => {
     const [s1, s2, s3, s4] = await Promise.all([session(), session(), session(), session()]);
@@ -56,11 +22,11 @@ describe.skipIf(skip !== undefined)('RWMutex and Semaphore against etcd', () => 
     await r1.unlock();
     expect(writer.done()).toBe(false);
     await r2.unlock();
-    const w = await writer.held;
+    const w = await writer.promise;
     expect(w.token).toBeGreaterThan(r2.token);
     expect(lateReader.done()).toBe(false);
     await w.unlock();
-    const r4 = await lateReader.held;
+    const r4 = await lateReader.promise;
     expect(r4.token).toBeGreaterThan(w.token);
     await r4.unlock();
     expect(await count('rw1/')).toBe(0);
@@ -77,15 +43,26 @@ describe.skipIf(skip !== undefined)('RWMutex and Semaphore against etcd', () => 
     await waitFor(async () => expect(await count('sem1/')).toBe(4));
     expect(third.done() || fourth.done()).toBe(false);
     await hb.unlock();
-    const hc = await third.held;
+    const hc = await third.promise;
     expect(fourth.done()).toBe(false);
     expect((await a!.contenders()).slice(0, 2)).toEqual([ha.key, hc.key]);
     await ha.unlock();
-    const hd = await fourth.held;
+    const hd = await fourth.promise;
     expect(hd.token).toBeGreaterThan(hc.token);
     await expect(new Semaphore(sessions[0]!, 'sem1', 2).acquire({ timeoutMs: 150 })).rejects.toMatchObject({ code: 'ERR_LOCK_TIMEOUT' });
     await Promise.all([hc.unlock(), hd.unlock()]);
     expect(await count('sem1/')).toBe(0);
     expect(() => new Semaphore(sessions[0]!, 'sem1', 0)).toThrow(expect.objectContaining({ option: 'permits' }));
+  });
+
+  it('uncontended read, write and semaphore acquisitions create no watch', async () => {
+    await checkUncontendedNeedsNoWatch(fx, 'rw2', (s, name) => new RWMutex(s, name).readLock());
+    await checkUncontendedNeedsNoWatch(fx, 'rw3', (s, name) => new RWMutex(s, name).writeLock());
+    await checkUncontendedNeedsNoWatch(fx, 'sem2', (s, name) => new Semaphore(s, name, 2).acquire());
+  });
+
+  it('writers and semaphore waiters on one client share its one watch stream', async () => {
+    await checkWaitersShareOneStream(fx, 'rw4', (s, name) => new RWMutex(s, name).writeLock());
+    await checkWaitersShareOneStream(fx, 'sem3', (s, name) => new Semaphore(s, name, 1).acquire());
   });
 });
