@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
-const recipes = ['lease', 'lock', 'election', 'discovery', 'barrier'];
+const recipes = ['lease', 'lock', 'election', 'discovery', 'barrier', 'queue', 'stm'];
 
 /** folder -> folders it may import. "index" entries may only be reached through index.ts. */
 const allowed = {

@@ -49,3 +49,5 @@ export type { Clock, Logger, LogFields, Random } from './base/index.js';
 export { ServiceRegistry, Registration, ServiceDiscovery, Picker } from './discovery/index.js';
 export type { RegisterOptions, HealthCheck, ListOptions, PickerOptions, PickStrategy, ServiceInstance } from './discovery/index.js';
 export { Barrier, DoubleBarrier, BarrierError } from './barrier/index.js';
+export { stm, stmWithResult, Counter, StmConflictError, CounterValueError } from './stm/index.js';
+export type { StmIsolation, StmOptions, StmTx, StmResult, CounterOptions } from './stm/index.js';

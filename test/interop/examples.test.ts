@@ -52,6 +52,12 @@ describe.skipIf(skip !== undefined)('examples/', () => {
     expect(out).toContain('after a failed: b b b');
   });
 
+  it('bank-transfer.ts: concurrent STM transfers keep the total and are all counted', async () => {
+    const out = await run('bank-transfer.ts', { ETCD_ENDPOINTS: etcd.endpoints.join(',') });
+    expect(out).toContain('alice 520, bob 480, total 1000');
+    expect(out).toContain('transfers counted: 4');
+  });
+
   it('redis-mutex.ts: tokens increase', async () => {
     const out = await run('redis-mutex.ts', { REDIS_URL: `redis://127.0.0.1:${redis.port}` });
     expect(out).toContain('tokens increase: true');
