@@ -51,3 +51,5 @@ export type { RegisterOptions, HealthCheck, ListOptions, PickerOptions, PickStra
 export { Barrier, DoubleBarrier, BarrierError } from './barrier/index.js';
 export { stm, stmWithResult, Counter, StmConflictError, CounterValueError } from './stm/index.js';
 export type { StmIsolation, StmOptions, StmTx, StmResult, CounterOptions } from './stm/index.js';
+export { Queue, PriorityQueue, QueueConsumer, Delivery, DeliveryExpiredError } from './queue/index.js';
+export type { ReceiveOptions } from './queue/index.js';

@@ -58,6 +58,13 @@ describe.skipIf(skip !== undefined)('examples/', () => {
     expect(out).toContain('transfers counted: 4');
   });
 
+  it('queue.ts: a job taken by a crashed worker is done by the next one, in priority order', async () => {
+    const out = await run('queue.ts', { ETCD_ENDPOINTS: etcd.endpoints.join(',') });
+    expect(out).toContain('worker A took: page on-call');
+    expect(out).toContain('worker B did: page on-call, send invoice, resize photo');
+    expect(out).toContain('left in queue: 0');
+  });
+
   it('redis-mutex.ts: tokens increase', async () => {
     const out = await run('redis-mutex.ts', { REDIS_URL: `redis://127.0.0.1:${redis.port}` });
     expect(out).toContain('tokens increase: true');
