@@ -39,9 +39,9 @@ export { Client as BaseClient } from './client/index.js';
 export { Lease, Session };
 export type { LeaseOptions, SessionOptions };
 export {
-  Mutex, RWMutex, Semaphore, HeldLock, FencingGuard, LockTimeoutError, SessionExpiredError, LockLostError, LockReleasedError, StaleTokenError,
+  Mutex, RWMutex, Semaphore, HeldLock, FencingGuard, LockTimeoutError, SessionExpiredError, LockLostError, LockReleasedError, LockHoldExpiredError, StaleTokenError,
 } from './lock/index.js';
-export type { LockOptions, FencingGuardOptions, HeldLockInit } from './lock/index.js';
+export type { LockOptions, MutexOptions, HandoffInfo, BoundedHoldOptions, ExpiryWarning, FencingGuardOptions, HeldLockInit } from './lock/index.js';
 export { Election, Leadership } from './election/index.js';
 export type { CampaignOptions, LeaderInfo } from './election/index.js';
 export { ConclaveError, InvalidOptionError, FakeClock, SeededRandom, systemClock, silentLogger } from './base/index.js';

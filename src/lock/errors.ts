@@ -25,6 +25,17 @@ export class LockLostError extends ConclaveError {
   }
 }
 
+/** A lock held with `maxHoldMs` reached its bound: the signal aborted and the lock was released. */
+export class LockHoldExpiredError extends ConclaveError {
+  readonly maxHoldMs: number;
+
+  constructor(key: string, maxHoldMs: number) {
+    super('ERR_LOCK_HOLD_EXPIRED', `${key}: held for its bound of ${maxHoldMs} ms; released`);
+    this.name = 'LockHoldExpiredError';
+    this.maxHoldMs = maxHoldMs;
+  }
+}
+
 /** The reason a held lock's signal aborts on a normal unlock. */
 export class LockReleasedError extends ConclaveError {
   constructor(key: string) {

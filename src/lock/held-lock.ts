@@ -70,8 +70,16 @@ export class HeldLock implements AsyncDisposable {
 
   /** Deletes the lock key and releases the lock. Idempotent. */
   unlock(): Promise<void> {
+    return this.release(new LockReleasedError(this.key));
+  }
+
+  /**
+   * Like unlock(), with `reason` as the signal's abort reason (a bounded hold passes
+   * ERR_LOCK_HOLD_EXPIRED). Idempotent: the first reason wins.
+   */
+  release(reason: unknown): Promise<void> {
     this.unlocking ??= (async () => {
-      this.abort(new LockReleasedError(this.key));
+      this.abort(reason);
       try {
         if (!this.session.lost) await this.client.deleteOwnKey(this.key);
       } finally {

@@ -1,11 +1,13 @@
 /** Locks with fencing tokens, and the resource-side fencing helper. */
 export { Mutex } from './mutex.js';
-export type { LockOptions } from './mutex.js';
+export type { LockOptions, MutexOptions } from './mutex.js';
+export type { HandoffInfo } from './lock-delay.js';
+export type { BoundedHoldOptions, ExpiryWarning } from './bounded-hold.js';
 export { HeldLock } from './held-lock.js';
 export type { HeldLockInit } from './held-lock.js';
 export { FencingGuard } from './fencing.js';
 export type { FencingGuardOptions } from './fencing.js';
-export { LockTimeoutError, SessionExpiredError, LockLostError, LockReleasedError, StaleTokenError } from './errors.js';
+export { LockTimeoutError, SessionExpiredError, LockLostError, LockReleasedError, LockHoldExpiredError, StaleTokenError } from './errors.js';
 export { waitForDelete, waitForPredecessors, raceSignal } from './wait.js';
 export { acquireLocal, isLocallyBusy } from './local-queue.js';
 export { abortOnDelete } from './wait.js';

@@ -10,6 +10,7 @@
  * Not reentrant: a second `lock()` in the same process waits for `unlock()`.
  */
 import { requireInteger, linkSignals, toHex, InvalidOptionError } from '../base/index.js';
+import type { Clock } from '../base/index.js';
 import { compare } from '../client/index.js';
 import type { Client, TxnResult } from '../client/index.js';
 import type { Session } from '../lease/index.js';
@@ -17,8 +18,24 @@ import { LockTimeoutError, SessionExpiredError } from './errors.js';
 import { HeldLock } from './held-lock.js';
 import { acquireLocal, isLocallyBusy } from './local-queue.js';
 import { abortOnDelete, waitForPredecessors } from './wait.js';
+import { HandoffObserver } from './lock-delay.js';
+import type { HandoffInfo } from './lock-delay.js';
+import { boundHold, checkHoldOptions } from './bounded-hold.js';
+import type { BoundedHoldOptions } from './bounded-hold.js';
 
-export interface LockOptions {
+export interface MutexOptions {
+  /**
+   * Lock-delay: when the previous holder lost its session (rather than unlocking), hold the
+   * grant back this long after the loss is seen (see lock-delay.ts and docs/lock.md). Default 0.
+   */
+  readonly lockDelayMs?: number;
+  /** Called when a grant was held back by the lock-delay, or passed it (cause 'released'). */
+  readonly onHandoff?: (info: HandoffInfo) => void;
+  /** Clock for the lock-delay and hold bounds; default the client's. */
+  readonly clock?: Clock;
+}
+
+export interface LockOptions extends BoundedHoldOptions {
   /** Gives up waiting (removing our key) when it aborts; rejects with its reason. */
   readonly signal?: AbortSignal;
   /** Gives up after this long with LockTimeoutError. */
@@ -31,16 +48,21 @@ export class Mutex {
   /** This session's key: `<name>/<lease id in hex>`. */
   readonly key: string;
   private readonly client: Client;
+  private readonly lockDelayMs: number;
+  private readonly clock: Clock;
 
-  constructor(readonly session: Session, readonly name: string) {
+  constructor(readonly session: Session, readonly name: string, private readonly options: MutexOptions = {}) {
     if (typeof name !== 'string' || name.length === 0) throw new InvalidOptionError('name', 'must be a non-empty string');
     this.client = session.client;
+    this.lockDelayMs = requireInteger('lockDelayMs', options.lockDelayMs ?? 0, 0, 3_600_000);
+    this.clock = options.clock ?? session.client.clock;
     this.prefix = `${name}/`;
     this.key = `${this.prefix}${toHex(session.leaseId)}`;
   }
 
   /** Waits until the lock is held. */
   async lock(options: LockOptions = {}): Promise<HeldLock> {
+    checkHoldOptions(options);
     const timeout = options.timeoutMs === undefined ? undefined : requireInteger('timeoutMs', options.timeoutMs, 0);
     const timer = new AbortController();
     const cancelTimer = timeout === undefined ? undefined : this.client.clock.setTimer(timeout, () => timer.abort(new LockTimeoutError(this.name, timeout)));
@@ -50,7 +72,7 @@ export class Mutex {
         throw this.explain(error);
       });
       try {
-        return await this.acquire(linked.signal, releaseLocal);
+        return boundHold(await this.acquire(linked.signal, releaseLocal), options, this.clock);
       } catch (error) {
         releaseLocal();
         throw this.explain(error);
@@ -96,8 +118,10 @@ export class Mutex {
     if (attempt.owner) return this.confirm(attempt.myRevision, attempt.header, releaseLocal);
     const ownKey = abortOnDelete(this.client, this.key, attempt.header, signal,
       () => new SessionExpiredError(`lock ${JSON.stringify(this.name)}`, 'the waiter key was deleted (lease revoked or expired)'));
+    const handoff = this.lockDelayMs > 0 ? new HandoffObserver(this.client, this.prefix, attempt.myRevision, attempt.header, this.clock) : undefined;
     try {
       await waitForPredecessors(this.client, this.prefix, attempt.myRevision - 1n, ownKey.signal);
+      if (handoff !== undefined) this.options.onHandoff?.(await handoff.settle(this.lockDelayMs, ownKey.signal));
       // The wait may end because our lease expired and the server deleted our key along with
       // the others: check the key is still ours before reporting success.
       const mine = await this.client.get(this.key).signal(ownKey.signal);
@@ -110,6 +134,7 @@ export class Mutex {
       if (!this.session.lost) await this.client.deleteOwnKey(this.key).catch(() => {});
       throw error;
     } finally {
+      handoff?.dispose();
       ownKey.dispose();
     }
   }

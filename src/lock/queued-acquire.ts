@@ -11,8 +11,10 @@ import { LockTimeoutError, SessionExpiredError } from './errors.js';
 import { HeldLock } from './held-lock.js';
 import { acquireLocal } from './local-queue.js';
 import { abortOnDelete } from './wait.js';
+import { boundHold, checkHoldOptions } from './bounded-hold.js';
+import type { BoundedHoldOptions } from './bounded-hold.js';
 
-export interface QueuedAcquireOptions {
+export interface QueuedAcquireOptions extends BoundedHoldOptions {
   readonly session: Session;
   /** Name for the local queue and error messages. */
   readonly name: string;
@@ -25,6 +27,7 @@ export interface QueuedAcquireOptions {
 
 export async function queuedAcquire(options: QueuedAcquireOptions): Promise<HeldLock> {
   const { session, name, key } = options;
+  checkHoldOptions(options);
   const client = session.client;
   const timeout = options.timeoutMs === undefined ? undefined : requireInteger('timeoutMs', options.timeoutMs, 0);
   const timer = new AbortController();
@@ -51,7 +54,7 @@ export async function queuedAcquire(options: QueuedAcquireOptions): Promise<Held
       const mine = await client.get(key).signal(ownKey.signal);
       const kv = mine.kvs[0];
       if (kv === undefined || kv.createRevision !== myRevision || session.lost) throw new SessionExpiredError(name, session.signal.reason);
-      return new HeldLock({ session, key, token: myRevision, revision: mine.header.revision, releaseLocal });
+      return boundHold(new HeldLock({ session, key, token: myRevision, revision: mine.header.revision, releaseLocal }), options, client.clock);
     } catch (error) {
       if (!session.lost) await client.deleteOwnKey(key).catch(() => {});
       releaseLocal();

@@ -6,6 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/index.js';
+import { FakeClock } from '../../src/base/index.js';
+import { Mutex, RWMutex, Semaphore } from '../../src/lock/index.js';
+import type { ExpiryWarning, HandoffInfo, HeldLock } from '../../src/lock/index.js';
 import { Session } from '../../src/lease/index.js';
 import { Counter, stmWithResult } from '../../src/stm/index.js';
 import { PriorityQueue, Queue } from '../../src/queue/index.js';
@@ -82,6 +85,72 @@ export function defineRecipeConformance(target: ConformanceTarget): void {
           await tx.get('x');
           await other.put('x', String(Math.random()));
         }, { maxAttempts: 2 })).rejects.toMatchObject({ code: 'ERR_STM_CONFLICT' });
+      });
+    });
+
+    describe('lock-delay and bounded holds', () => {
+      it('lock-delay: a clean unlock hands off at once; a revoked holder makes the next one wait out the delay', async () => {
+        const ns = freshNamespace();
+        const [s1, s2, s3] = await sessions(ns, 3);
+        const clock = new FakeClock();
+        const handoffs: HandoffInfo[] = [];
+        const delayed = (s: Session): Mutex => new Mutex(s, 'm', { lockDelayMs: 10_000, clock, onHandoff: (h) => handoffs.push(h) });
+        const first = await delayed(s1!).lock();
+        const second = delayed(s2!).lock();
+        await waitFor(async () => expect((await s1!.client.get('m/').prefix()).kvs).toHaveLength(2));
+        await first.unlock();
+        const secondHeld = await second;
+        expect(handoffs).toMatchObject([{ cause: 'released', delayedMs: 0, key: first.key }]);
+        let thirdHeld: HeldLock | undefined;
+        const third = delayed(s3!).lock().then((h) => (thirdHeld = h));
+        await waitFor(async () => expect((await s1!.client.get('m/').prefix()).kvs).toHaveLength(2));
+        await s1!.client.leaseRevoke(s2!.leaseId);
+        // Loss seen: the grant is held back on the fake clock until the delay has passed.
+        await waitFor(() => expect(clock.pendingTimers()).toBe(1));
+        expect(secondHeld.signal.aborted).toBe(true);
+        clock.advance(9_999);
+        expect(thirdHeld).toBeUndefined();
+        clock.advance(1);
+        await third;
+        expect(handoffs[1]).toMatchObject({ cause: 'lost', delayedMs: 10_000, key: secondHeld.key, lease: s2!.leaseId });
+        expect(thirdHeld!.token).toBeGreaterThan(secondHeld.token);
+        await thirdHeld!.unlock();
+        expect(() => new Mutex(s3!, 'm', { lockDelayMs: -1 })).toThrow(/lockDelayMs/);
+      });
+
+      it('maxHoldMs: warns, then aborts the signal with ERR_LOCK_HOLD_EXPIRED and hands the lock on', async () => {
+        const ns = freshNamespace();
+        const [s1, s2] = await sessions(ns, 2);
+        const clock = new FakeClock();
+        const warnings: ExpiryWarning[] = [];
+        const held = await new Mutex(s1!, 'm', { clock }).lock({ maxHoldMs: 1_000, warnBeforeMs: 200, onExpiryWarning: (w) => warnings.push(w) });
+        const next = new Mutex(s2!, 'm').lock();
+        await waitFor(async () => expect((await s1!.client.get('m/').prefix()).kvs).toHaveLength(2));
+        clock.advance(799);
+        expect(warnings).toEqual([]);
+        clock.advance(1);
+        expect(warnings).toEqual([{ key: held.key, token: held.token, remainingMs: 200 }]);
+        expect(held.held).toBe(true);
+        clock.advance(200);
+        expect(held.signal.reason).toMatchObject({ code: 'ERR_LOCK_HOLD_EXPIRED' });
+        const nextHeld = await next;
+        expect(nextHeld.token).toBeGreaterThan(held.token);
+        await nextHeld.unlock();
+        // An unlock before the bound cancels both timers.
+        const early = await new Mutex(s1!, 'm', { clock }).lock({ maxHoldMs: 1_000, onExpiryWarning: () => warnings.push({ key: 'x', token: 0n, remainingMs: 0 }) });
+        await early.unlock();
+        expect(clock.pendingTimers()).toBe(0);
+        await expect(new Mutex(s1!, 'm').lock({ warnBeforeMs: 5 })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+      });
+
+      it('maxHoldMs on RWMutex and Semaphore', async () => {
+        const ns = freshNamespace();
+        const [s1] = await sessions(ns, 1);
+        const read = await new RWMutex(s1!, 'rw').readLock({ maxHoldMs: 60_000 });
+        const permit = await new Semaphore(s1!, 'sem', 2).acquire({ maxHoldMs: 60_000 });
+        await read.unlock();
+        await permit.unlock();
+        expect((await s1!.client.get('rw/').prefix()).kvs).toHaveLength(0);
       });
     });
 
