@@ -41,9 +41,9 @@ export type { LeaseOptions, SessionOptions };
 export {
   Mutex, RWMutex, Semaphore, HeldLock, FencingGuard, LockTimeoutError, SessionExpiredError, LockLostError, LockReleasedError, LockHoldExpiredError, StaleTokenError,
 } from './lock/index.js';
-export type { LockOptions, MutexOptions, HandoffInfo, BoundedHoldOptions, ExpiryWarning, FencingGuardOptions, HeldLockInit } from './lock/index.js';
+export type { LockEntry, LockHolder, LockSnapshot, LockOptions, MutexOptions, HandoffInfo, BoundedHoldOptions, ExpiryWarning, FencingGuardOptions, HeldLockInit } from './lock/index.js';
 export { Election, Leadership } from './election/index.js';
-export type { CampaignOptions, LeaderInfo } from './election/index.js';
+export type { CampaignOptions, LeaderInfo, Candidate } from './election/index.js';
 export { ConclaveError, InvalidOptionError, FakeClock, SeededRandom, systemClock, silentLogger } from './base/index.js';
 export type { Clock, Logger, LogFields, Random } from './base/index.js';
 export { ServiceRegistry, Registration, ServiceDiscovery, Picker } from './discovery/index.js';

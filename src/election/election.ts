@@ -32,6 +32,14 @@ export interface LeaderInfo {
   readonly modRevision: bigint;
 }
 
+/** One candidate of an election, as `candidates()` lists them. */
+export interface Candidate extends LeaderInfo {
+  /** True for the first in line: the leader. */
+  readonly leader: boolean;
+  /** Revision at which the candidate joined (its create revision, the token). */
+  readonly campaigningSinceRevision: bigint;
+}
+
 function toInfo(kv: KeyValue): LeaderInfo {
   return { key: kv.key, value: kv.value, token: kv.createRevision, lease: kv.lease, modRevision: kv.modRevision };
 }
@@ -99,6 +107,16 @@ export class Election {
     const first = await this.client.get(this.prefix).prefix().sort('create', 'ascend').limit(1).signal(options.signal ?? new AbortController().signal);
     const kv = first.kvs[0];
     return kv === undefined ? null : toInfo(kv);
+  }
+
+  /**
+   * Every candidate in line, the leader first (`leader: true`), each with its proposal value,
+   * fencing token, lease and the revision it joined at. A snapshot at one revision.
+   */
+  async candidates(options: CallOptions = {}): Promise<Candidate[]> {
+    const builder = this.client.get(this.prefix).prefix().sort('create', 'ascend');
+    const result = await (options.signal === undefined ? builder : builder.signal(options.signal));
+    return result.kvs.map((kv, index) => ({ ...toInfo(kv), leader: index === 0, campaigningSinceRevision: kv.createRevision }));
   }
 
   /**

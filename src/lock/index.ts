@@ -13,3 +13,4 @@ export { acquireLocal, isLocallyBusy } from './local-queue.js';
 export { abortOnDelete } from './wait.js';
 export { RWMutex } from './rwmutex.js';
 export { Semaphore } from './semaphore.js';
+export type { LockEntry, LockHolder, LockSnapshot } from './introspect.js';

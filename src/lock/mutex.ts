@@ -21,6 +21,8 @@ import { abortOnDelete, waitForPredecessors } from './wait.js';
 import { HandoffObserver } from './lock-delay.js';
 import type { HandoffInfo } from './lock-delay.js';
 import { boundHold, checkHoldOptions } from './bounded-hold.js';
+import { readQueue, snapshotOf } from './introspect.js';
+import type { LockEntry, LockHolder, LockSnapshot } from './introspect.js';
 import type { BoundedHoldOptions } from './bounded-hold.js';
 
 export interface MutexOptions {
@@ -106,11 +108,23 @@ export class Mutex {
     }
   }
 
-  /** The current holder's key and token, or undefined when the lock is free. */
-  async holder(): Promise<{ key: string; token: bigint } | undefined> {
-    const first = await this.client.get(this.prefix).prefix().sort('create', 'ascend').limit(1);
-    const kv = first.kvs[0];
-    return kv === undefined ? undefined : { key: kv.key, token: kv.createRevision };
+  /**
+   * The current holder (key, token, lease, waiting- and held-since revisions), or undefined
+   * when the lock is free. A snapshot: see introspect.ts.
+   */
+  async holder(options: { signal?: AbortSignal } = {}): Promise<LockHolder | undefined> {
+    return (await this.inspect(options)).holders[0];
+  }
+
+  /** Everyone waiting behind the holder, first in line first. */
+  async waiters(options: { signal?: AbortSignal } = {}): Promise<LockEntry[]> {
+    return (await this.inspect(options)).waiters;
+  }
+
+  /** Holder and waiters read at one revision. */
+  async inspect(options: { signal?: AbortSignal } = {}): Promise<LockSnapshot> {
+    const { revision, kvs } = await readQueue(this.client, this.prefix, options.signal);
+    return snapshotOf(this.client, revision, kvs, (_kv, index) => ({ holds: index === 0, rule: { blockers: this.prefix, allowed: 1 } }), options.signal);
   }
 
   private async acquire(signal: AbortSignal, releaseLocal: () => void): Promise<HeldLock> {

@@ -12,6 +12,8 @@ import type { HeldLock } from './held-lock.js';
 import type { LockOptions } from './mutex.js';
 import { queuedAcquire } from './queued-acquire.js';
 import { waitForPredecessors } from './wait.js';
+import { readQueue, snapshotOf } from './introspect.js';
+import type { LockEntry, LockHolder, LockSnapshot } from './introspect.js';
 
 export class RWMutex {
   readonly readKey: string;
@@ -42,5 +44,28 @@ export class RWMutex {
         await waitForPredecessors(this.session.client, `${this.name}/`, myRevision - 1n, signal);
       },
     });
+  }
+
+  /** Readers and writers holding now (several readers, or one writer). */
+  async holders(options: { signal?: AbortSignal } = {}): Promise<LockHolder[]> {
+    return (await this.inspect(options)).holders;
+  }
+
+  /** Entries waiting, first in line first, each with its mode. */
+  async waiters(options: { signal?: AbortSignal } = {}): Promise<LockEntry[]> {
+    return (await this.inspect(options)).waiters;
+  }
+
+  /** Holders and waiters read at one revision: a reader holds while no writer is older, a writer when it is oldest. */
+  async inspect(options: { signal?: AbortSignal } = {}): Promise<LockSnapshot> {
+    const { revision, kvs } = await readQueue(this.session.client, `${this.name}/`, options.signal);
+    const writePrefix = `${this.name}/write/`;
+    let writerSeen = false;
+    return snapshotOf(this.session.client, revision, kvs, (kv, index) => {
+      const isWriter = kv.key.startsWith(writePrefix);
+      const holds = isWriter ? index === 0 : !writerSeen;
+      if (isWriter) writerSeen = true;
+      return { holds, mode: isWriter ? 'write' : 'read', rule: { blockers: isWriter ? `${this.name}/` : writePrefix, allowed: 1 } };
+    }, options.signal);
   }
 }

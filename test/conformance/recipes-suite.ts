@@ -12,6 +12,7 @@ import type { ExpiryWarning, HandoffInfo, HeldLock } from '../../src/lock/index.
 import { Session } from '../../src/lease/index.js';
 import { Counter, stmWithResult } from '../../src/stm/index.js';
 import { PriorityQueue, Queue } from '../../src/queue/index.js';
+import { Election } from '../../src/election/index.js';
 import type { ConformanceTarget, RunningTarget } from './targets.js';
 import { waitFor } from '../support/wait.js';
 
@@ -151,6 +152,68 @@ export function defineRecipeConformance(target: ConformanceTarget): void {
         await read.unlock();
         await permit.unlock();
         expect((await s1!.client.get('rw/').prefix()).kvs).toHaveLength(0);
+      });
+    });
+
+    describe('introspection', () => {
+      it('Mutex holder() and waiters() in queue order with waiting- and held-since revisions', async () => {
+        const ns = freshNamespace();
+        const ss = await sessions(ns, 3);
+        const mutex = new Mutex(ss[0]!, 'm');
+        expect(await mutex.holder()).toBeUndefined();
+        const first = await mutex.lock();
+        const second = new Mutex(ss[1]!, 'm').lock();
+        await waitFor(async () => expect(await mutex.waiters()).toHaveLength(1));
+        const third = new Mutex(ss[2]!, 'm').lock();
+        await waitFor(async () => expect(await mutex.waiters()).toHaveLength(2));
+        const snapshot = await mutex.inspect();
+        expect(snapshot.holders).toEqual([{ key: first.key, token: first.token, lease: ss[0]!.leaseId, waitingSinceRevision: first.token, heldSinceRevision: first.token }]);
+        expect(snapshot.waiters.map((w) => w.lease)).toEqual([ss[1]!.leaseId, ss[2]!.leaseId]);
+        expect(snapshot.waiters[0]!.waitingSinceRevision).toBeLessThan(snapshot.waiters[1]!.waitingSinceRevision);
+        const release = await first.unlock().then(() => ss[0]!.client.get('m/').prefix());
+        const secondHeld = await second;
+        const holder = await mutex.holder();
+        expect(holder).toMatchObject({ key: secondHeld.key, token: secondHeld.token });
+        // It became the holder when the first key was deleted: after it queued, by the time we looked.
+        expect(holder!.heldSinceRevision).toBeGreaterThan(secondHeld.token);
+        expect(holder!.heldSinceRevision).toBeLessThanOrEqual(release.header.revision);
+        await secondHeld.unlock();
+        await (await third).unlock();
+      });
+
+      it('RWMutex and Semaphore holders/waiters; Election candidates', async () => {
+        const ns = freshNamespace();
+        const ss = await sessions(ns, 3);
+        const r1 = await new RWMutex(ss[0]!, 'rw').readLock();
+        const w = new RWMutex(ss[1]!, 'rw').writeLock();
+        const rw = new RWMutex(ss[2]!, 'rw');
+        await waitFor(async () => expect(await rw.waiters()).toHaveLength(1));
+        const r2 = rw.readLock();
+        await waitFor(async () => expect(await rw.waiters()).toHaveLength(2));
+        expect((await rw.holders()).map((h) => [h.mode, h.lease])).toEqual([['read', ss[0]!.leaseId]]);
+        expect((await rw.waiters()).map((h) => [h.mode, h.lease])).toEqual([['write', ss[1]!.leaseId], ['read', ss[2]!.leaseId]]);
+        await r1.unlock();
+        await (await w).unlock();
+        await (await r2).unlock();
+
+        const sem = new Semaphore(ss[0]!, 's', 2);
+        const p1 = await sem.acquire();
+        const p2 = await new Semaphore(ss[1]!, 's', 2).acquire();
+        const p3 = new Semaphore(ss[2]!, 's', 2).acquire();
+        await waitFor(async () => expect(await sem.waiters()).toHaveLength(1));
+        expect((await sem.holders()).map((h) => h.token)).toEqual([p1.token, p2.token]);
+        await p1.unlock();
+        await p2.unlock();
+        await (await p3).unlock();
+
+        const lead = await new Election(ss[0]!, 'e').campaign('one');
+        const other = new Election(ss[1]!, 'e').campaign('two');
+        const election = new Election(ss[2]!, 'e');
+        await waitFor(async () => expect(await election.candidates()).toHaveLength(2));
+        expect((await election.candidates()).map((c) => [c.value, c.leader, c.lease])).toEqual([['one', true, ss[0]!.leaseId], ['two', false, ss[1]!.leaseId]]);
+        await lead.resign();
+        await (await other).resign();
+        expect(await election.candidates()).toEqual([]);
       });
     });
 
