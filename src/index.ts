@@ -53,3 +53,5 @@ export { stm, stmWithResult, Counter, StmConflictError, CounterValueError } from
 export type { StmIsolation, StmOptions, StmTx, StmResult, CounterOptions } from './stm/index.js';
 export { Queue, PriorityQueue, QueueConsumer, Delivery, DeliveryExpiredError } from './queue/index.js';
 export type { ReceiveOptions } from './queue/index.js';
+export { onConclaveEvent } from './telemetry/index.js';
+export type { ConclaveEvent, LockKind, LossCause } from './telemetry/index.js';

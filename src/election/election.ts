@@ -12,7 +12,7 @@ import { InvalidOptionError, linkSignals, requireInteger, toHex } from '../base/
 import { compare, WatchCompactedError } from '../client/index.js';
 import type { CallOptions, Client, KeyValue } from '../client/index.js';
 import type { Session } from '../lease/index.js';
-import { HeldLock, LockLostError, LockTimeoutError, SessionExpiredError, abortOnDelete, acquireLocal, waitForPredecessors } from '../lock/index.js';
+import { HeldLock, LockLostError, LockTimeoutError, SessionExpiredError, abortOnDelete, acquireLocal, startCycle, trackHold, waitForPredecessors } from '../lock/index.js';
 
 export interface CampaignOptions {
   /** Stops campaigning (withdrawing the candidacy) when it aborts; rejects with its reason. */
@@ -86,16 +86,22 @@ export class Election {
     const timer = new AbortController();
     const cancelTimer = timeout === undefined ? undefined : this.client.clock.setTimer(timeout, () => timer.abort(new LockTimeoutError(this.name, timeout)));
     const linked = linkSignals(options.signal, timer.signal, this.session.signal);
+    const cycle = startCycle('election', this.name, this.client);
     try {
       const releaseLocal = await acquireLocal(this.session, `election:${this.name}`, linked.signal).catch((error: unknown) => {
         throw this.explain(error);
       });
       try {
-        return await this.runCampaign(value, linked.signal, releaseLocal);
+        const leadership = await this.runCampaign(value, linked.signal, releaseLocal);
+        trackHold(cycle, leadership);
+        return leadership;
       } catch (error) {
         releaseLocal();
         throw this.explain(error);
       }
+    } catch (error) {
+      cycle.failed(error);
+      throw error;
     } finally {
       cancelTimer?.();
       linked.dispose();

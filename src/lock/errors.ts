@@ -19,9 +19,13 @@ export class SessionExpiredError extends ConclaveError {
 
 /** A held lock (or leadership) was lost: its key was deleted or its session ended. */
 export class LockLostError extends ConclaveError {
-  constructor(key: string, why: string, cause?: unknown) {
+  /** What ended the hold: 'session', 'key-deleted', 'watch-ended' or 'other'. */
+  readonly lossCause: 'session' | 'key-deleted' | 'watch-ended' | 'other';
+
+  constructor(key: string, why: string, cause?: unknown, lossCause: LockLostError['lossCause'] = 'other') {
     super('ERR_LOCK_LOST', `${key}: ${why}`, cause === undefined ? {} : { cause });
     this.name = 'LockLostError';
+    this.lossCause = lossCause;
   }
 }
 

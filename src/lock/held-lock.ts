@@ -43,7 +43,7 @@ export class HeldLock implements AsyncDisposable {
     this.session = init.session;
     this.client = init.session.client;
     this.releaseLocal = init.releaseLocal;
-    const onSessionLost = (): void => this.lose('its session ended', init.session.signal.reason);
+    const onSessionLost = (): void => this.lose('its session ended', init.session.signal.reason, 'session');
     init.session.signal.addEventListener('abort', onSessionLost, { once: true });
     this.detachSession = () => init.session.signal.removeEventListener('abort', onSessionLost);
     if (init.session.signal.aborted) onSessionLost();
@@ -93,9 +93,9 @@ export class HeldLock implements AsyncDisposable {
     await this.unlock();
   }
 
-  private lose(why: string, cause?: unknown): void {
+  private lose(why: string, cause: unknown, lossCause: LockLostError['lossCause']): void {
     if (this.controller.signal.aborted) return;
-    this.abort(new LockLostError(this.key, why, cause));
+    this.abort(new LockLostError(this.key, why, cause, lossCause));
   }
 
   private abort(reason: unknown): void {
@@ -107,11 +107,11 @@ export class HeldLock implements AsyncDisposable {
   private async watchOwnKey(): Promise<void> {
     try {
       await waitForDelete(this.client, this.key, this.revision, this.controller.signal, this.token);
-      this.lose('its key was deleted');
+      this.lose('its key was deleted', undefined, 'key-deleted');
     } catch (error) {
       // Aborted by unlock/loss (expected), or the client closed: without a watch we cannot
       // vouch for the lock any more.
-      if (!this.controller.signal.aborted) this.lose('its ownership watch ended', error);
+      if (!this.controller.signal.aborted) this.lose('its ownership watch ended', error, 'watch-ended');
     }
   }
 }

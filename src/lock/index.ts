@@ -12,5 +12,6 @@ export { waitForDelete, waitForPredecessors, raceSignal } from './wait.js';
 export { acquireLocal, isLocallyBusy } from './local-queue.js';
 export { abortOnDelete } from './wait.js';
 export { RWMutex } from './rwmutex.js';
+export { startCycle, trackHold } from './cycle.js';
 export { Semaphore } from './semaphore.js';
 export type { LockEntry, LockHolder, LockSnapshot } from './introspect.js';

@@ -22,6 +22,9 @@ import { HandoffObserver } from './lock-delay.js';
 import type { HandoffInfo } from './lock-delay.js';
 import { boundHold, checkHoldOptions } from './bounded-hold.js';
 import { readQueue, snapshotOf } from './introspect.js';
+import { reportContention, startCycle, trackHold } from './cycle.js';
+import { recordLockDelay } from '../telemetry/index.js';
+import type { LockCycle } from '../telemetry/index.js';
 import type { LockEntry, LockHolder, LockSnapshot } from './introspect.js';
 import type { BoundedHoldOptions } from './bounded-hold.js';
 
@@ -65,6 +68,7 @@ export class Mutex {
   /** Waits until the lock is held. */
   async lock(options: LockOptions = {}): Promise<HeldLock> {
     checkHoldOptions(options);
+    const cycle = startCycle('mutex', this.name, this.client);
     const timeout = options.timeoutMs === undefined ? undefined : requireInteger('timeoutMs', options.timeoutMs, 0);
     const timer = new AbortController();
     const cancelTimer = timeout === undefined ? undefined : this.client.clock.setTimer(timeout, () => timer.abort(new LockTimeoutError(this.name, timeout)));
@@ -74,11 +78,14 @@ export class Mutex {
         throw this.explain(error);
       });
       try {
-        return boundHold(await this.acquire(linked.signal, releaseLocal), options, this.clock);
+        return boundHold(trackHold(cycle, await this.acquire(linked.signal, releaseLocal, cycle)), options, this.clock);
       } catch (error) {
         releaseLocal();
         throw this.explain(error);
       }
+    } catch (error) {
+      cycle.failed(error);
+      throw error;
     } finally {
       cancelTimer?.();
       linked.dispose();
@@ -127,15 +134,23 @@ export class Mutex {
     return snapshotOf(this.client, revision, kvs, (_kv, index) => ({ holds: index === 0, rule: { blockers: this.prefix, allowed: 1 } }), options.signal);
   }
 
-  private async acquire(signal: AbortSignal, releaseLocal: () => void): Promise<HeldLock> {
+  private async acquire(signal: AbortSignal, releaseLocal: () => void, cycle: LockCycle): Promise<HeldLock> {
     const attempt = await this.enqueue(signal);
-    if (attempt.owner) return this.confirm(attempt.myRevision, attempt.header, releaseLocal);
+    if (attempt.owner) {
+      cycle.contention(0);
+      return this.confirm(attempt.myRevision, attempt.header, releaseLocal);
+    }
+    reportContention(cycle, this.client, this.prefix, attempt.myRevision, attempt.header);
     const ownKey = abortOnDelete(this.client, this.key, attempt.header, signal,
       () => new SessionExpiredError(`lock ${JSON.stringify(this.name)}`, 'the waiter key was deleted (lease revoked or expired)'));
     const handoff = this.lockDelayMs > 0 ? new HandoffObserver(this.client, this.prefix, attempt.myRevision, attempt.header, this.clock) : undefined;
     try {
       await waitForPredecessors(this.client, this.prefix, attempt.myRevision - 1n, ownKey.signal);
-      if (handoff !== undefined) this.options.onHandoff?.(await handoff.settle(this.lockDelayMs, ownKey.signal));
+      if (handoff !== undefined) {
+        const info = await handoff.settle(this.lockDelayMs, ownKey.signal);
+        recordLockDelay(this.name, info.delayedMs, info.cause);
+        this.options.onHandoff?.(info);
+      }
       // The wait may end because our lease expired and the server deleted our key along with
       // the others: check the key is still ours before reporting success.
       const mine = await this.client.get(this.key).signal(ownKey.signal);

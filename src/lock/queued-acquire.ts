@@ -13,12 +13,16 @@ import { acquireLocal } from './local-queue.js';
 import { abortOnDelete } from './wait.js';
 import { boundHold, checkHoldOptions } from './bounded-hold.js';
 import type { BoundedHoldOptions } from './bounded-hold.js';
+import { startCycle, trackHold } from './cycle.js';
+import type { LockKind } from '../telemetry/index.js';
 
 export interface QueuedAcquireOptions extends BoundedHoldOptions {
   readonly session: Session;
   /** Name for the local queue and error messages. */
   readonly name: string;
   readonly key: string;
+  /** For telemetry. */
+  readonly kind: LockKind;
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
   /** Resolves when our key (created at `myRevision`) may hold; may throw the signal's reason. */
@@ -29,6 +33,7 @@ export async function queuedAcquire(options: QueuedAcquireOptions): Promise<Held
   const { session, name, key } = options;
   checkHoldOptions(options);
   const client = session.client;
+  const cycle = startCycle(options.kind, name, client);
   const timeout = options.timeoutMs === undefined ? undefined : requireInteger('timeoutMs', options.timeoutMs, 0);
   const timer = new AbortController();
   const cancelTimer = timeout === undefined ? undefined : client.clock.setTimer(timeout, () => timer.abort(new LockTimeoutError(name, timeout)));
@@ -54,7 +59,7 @@ export async function queuedAcquire(options: QueuedAcquireOptions): Promise<Held
       const mine = await client.get(key).signal(ownKey.signal);
       const kv = mine.kvs[0];
       if (kv === undefined || kv.createRevision !== myRevision || session.lost) throw new SessionExpiredError(name, session.signal.reason);
-      return boundHold(new HeldLock({ session, key, token: myRevision, revision: mine.header.revision, releaseLocal }), options, client.clock);
+      return boundHold(trackHold(cycle, new HeldLock({ session, key, token: myRevision, revision: mine.header.revision, releaseLocal })), options, client.clock);
     } catch (error) {
       if (!session.lost) await client.deleteOwnKey(key).catch(() => {});
       releaseLocal();
@@ -62,6 +67,9 @@ export async function queuedAcquire(options: QueuedAcquireOptions): Promise<Held
     } finally {
       ownKey?.dispose();
     }
+  } catch (error) {
+    cycle.failed(error);
+    throw error;
   } finally {
     cancelTimer?.();
     linked.dispose();

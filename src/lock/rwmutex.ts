@@ -29,7 +29,7 @@ export class RWMutex {
   /** Shared lock: held together with other readers, never with a writer. */
   readLock(options: LockOptions = {}): Promise<HeldLock> {
     return queuedAcquire({
-      ...options, session: this.session, name: `rw:${this.name}`, key: this.readKey,
+      ...options, session: this.session, name: `rw:${this.name}`, key: this.readKey, kind: 'rwmutex',
       wait: async (myRevision, signal) => {
         await waitForPredecessors(this.session.client, `${this.name}/write/`, myRevision - 1n, signal);
       },
@@ -39,7 +39,7 @@ export class RWMutex {
   /** Exclusive lock: held alone. */
   writeLock(options: LockOptions = {}): Promise<HeldLock> {
     return queuedAcquire({
-      ...options, session: this.session, name: `rw:${this.name}`, key: this.writeKey,
+      ...options, session: this.session, name: `rw:${this.name}`, key: this.writeKey, kind: 'rwmutex',
       wait: async (myRevision, signal) => {
         await waitForPredecessors(this.session.client, `${this.name}/`, myRevision - 1n, signal);
       },

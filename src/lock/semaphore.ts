@@ -30,7 +30,7 @@ export class Semaphore {
   acquire(options: LockOptions = {}): Promise<HeldLock> {
     const client = this.session.client;
     return queuedAcquire({
-      ...options, session: this.session, name: `semaphore:${this.name}`, key: this.key,
+      ...options, session: this.session, name: `semaphore:${this.name}`, key: this.key, kind: 'semaphore',
       wait: async (myRevision, signal) => {
         for (;;) {
           const older = await client.get(this.prefix).prefix().keysOnly().sort('create', 'ascend').maxCreateRevision(myRevision - 1n).limit(this.permits).signal(signal);

@@ -10,7 +10,7 @@
  */
 import { InvalidOptionError, linkSignals, requireInteger } from '../base/index.js';
 import { compare } from '../client/index.js';
-import type { Client } from '../client/index.js';
+import type { Client, OpLike } from '../client/index.js';
 import { QueueConsumer } from './consumer.js';
 import { layoutFor } from './layout.js';
 
@@ -34,10 +34,9 @@ export class PriorityQueue extends QueueConsumer {
     const bookkeeping = `__${prefix}`;
     const linked = linkSignals(options.signal, this.client.signal);
     try {
+      const readLast = (): OpLike[] => [this.client.get(prefix).prefix().sort('key', 'descend').limit(1).keysOnly(), this.client.get(bookkeeping)];
+      let read = await this.client.txn().do(...readLast()).signal(linked.signal);
       for (;;) {
-        const read = await this.client.txn()
-          .do(this.client.get(prefix).prefix().sort('key', 'descend').limit(1).keysOnly(), this.client.get(bookkeeping))
-          .signal(linked.signal);
         const lastKey = read.results[0]?.type === 'range' ? read.results[0].result.kvs[0]?.key : undefined;
         const recorded = read.results[1]?.type === 'range' ? read.results[1].result.kvs[0]?.value : undefined;
         let sequence = lastKey === undefined ? 0n : parseSequence(lastKey.slice(lastKey.lastIndexOf('/') + 1)) + 1n;
@@ -46,8 +45,11 @@ export class PriorityQueue extends QueueConsumer {
         const result = await this.client.txn()
           .if(compare.modRevision(bookkeeping, '<', read.header.revision + 1n))
           .do(this.client.put(bookkeeping, sequence.toString()), this.client.put(key, value))
+          // Another producer got there first: its state comes back here, saving a read.
+          .else(...readLast())
           .signal(linked.signal);
         if (result.succeeded) return { key, revision: result.header.revision };
+        read = result;
       }
     } finally {
       linked.dispose();

@@ -126,6 +126,6 @@ for (const target of sideBySide) {
         }
       }
       expect(await new PriorityQueue(client(), 'jobs').size()).toBe(0);
-    }, 600_000);
+    }, 1_800_000);
   });
 }
