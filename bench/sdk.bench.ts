@@ -6,6 +6,8 @@
  *   - our Mutex on etcd 3.4 (1 member, fsync on, started here)
  *   - our RedisMutex on redis-server (started here, no persistence)
  *   - the `redlock` package (v4) on the same redis-server
+ * and, side by side on Conclave and etcd, Queue throughput (at least once) and STM transfers
+ * per second (bench/support/recipes.ts).
  * Usage: npm run bench -- sdk [--seconds=N]  (default 3 s per measurement)
  */
 import { createRequire } from 'node:module';
@@ -21,6 +23,8 @@ import { startEtcd } from '../test/support/etcd.js';
 import { freePorts } from '../test/support/ports.js';
 import { ManagedProcess } from '../test/support/process.js';
 import { startRedis } from '../test/support/redis.js';
+import { queueThroughput, stmThroughput } from './support/recipes.js';
+import type { RecipeRow } from './support/recipes.js';
 
 interface RedlockLock { unlock(): Promise<void> }
 interface RedlockInstance { lock(resource: string, ttlMs: number): Promise<RedlockLock>; on(event: string, fn: (e: unknown) => void): void }
@@ -130,10 +134,18 @@ async function measureMutex(name: string, endpoints: string[], note: string): Pr
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
+  const recipeRows: RecipeRow[] = [];
+  const measureRecipes = async (system: string, endpoints: string[]): Promise<void> => {
+    const queue = await queueThroughput(endpoints, seconds);
+    recipeRows.push({ name: `Queue items/s on ${system}`, ...queue });
+    const stm = await stmThroughput(endpoints, seconds);
+    recipeRows.push({ name: `STM transactions/s on ${system}`, ...stm });
+  };
   try {
     const conclave = await startConclave();
     try {
       rows.push(await measureMutex('Mutex on Conclave (1 member)', [conclave.endpoint], 'FIFO, predecessor watch; conclave server process, default engine, run through tsx'));
+      await measureRecipes('Conclave (1 member)', [conclave.endpoint]);
     } finally {
       await conclave.stop();
     }
@@ -145,6 +157,7 @@ async function main(): Promise<void> {
   const redis = await startRedis();
   try {
     rows.push(await measureMutex('Mutex on etcd 3.4 (1 member)', etcd.endpoints, 'FIFO, predecessor watch'));
+    await measureRecipes('etcd 3.4 (1 member)', etcd.endpoints);
 
     const r1 = redis.connect();
     const r2 = redis.connect();
@@ -168,6 +181,10 @@ async function main(): Promise<void> {
   for (const row of rows) {
     console.log(`| ${row.name} | ${fmt(row.cyclesPerSecond, 0)} | ${fmt(row.handoffP50Ms, 2)} | ${fmt(row.handoffP99Ms, 2)} | ${row.note} |`);
   }
+  console.log(`\nrecipe benchmark (${seconds} s per measurement; Conclave and etcd side by side)\n`);
+  console.log('| workload | per second | notes |');
+  console.log('| --- | ---: | --- |');
+  for (const row of recipeRows) console.log(`| ${row.name} | ${row.perSecond.toFixed(0)} | ${row.note} |`);
 }
 
 await main();

@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
-const recipes = ['lease', 'lock', 'election', 'discovery', 'barrier'];
+const recipes = ['lease', 'lock', 'election', 'discovery', 'barrier', 'queue', 'stm'];
 
 /** folder -> folders it may import. "index" entries may only be reached through index.ts. */
 const allowed = {
@@ -17,21 +17,23 @@ const allowed = {
   storage: ['base', 'raft'],
   mvcc: ['base', 'storage'],
   server: ['base', 'gen', 'raft', 'storage', 'mvcc'],
-  client: ['base', 'gen'],
+  client: ['base', 'gen', 'telemetry'],
+  // Spans, metrics and event hooks (@opentelemetry/api); used by the client and every recipe.
+  telemetry: ['base'],
   // The root SDK entry too, so a test cluster's client() has session() and lease().
   testing: ['server', 'client', 'base', 'root'],
   // The `conclave/server` entry: startMember() whose result also hands out an in-process Client.
   embed: ['base', 'server', 'client', 'root'],
   // "Everything but test code", including the root SDK entry (the client commands use its Client with session()).
-  cli: ['base', 'gen', 'raft', 'storage', 'mvcc', 'server', 'client', 'testing', 'root', ...recipes],
-  root: ['base', 'client', ...recipes],
+  cli: ['base', 'gen', 'raft', 'storage', 'mvcc', 'server', 'client', 'testing', 'telemetry', 'root', ...recipes],
+  root: ['base', 'client', 'telemetry', ...recipes],
 };
-for (const recipe of recipes) allowed[recipe] = ['base', 'client', ...recipes.filter((r) => r !== recipe)];
+for (const recipe of recipes) allowed[recipe] = ['base', 'client', 'telemetry', ...recipes.filter((r) => r !== recipe)];
 
 /** Folders whose files outsiders may reach only through the folder's index.ts. */
-const publicIndexOnly = new Set(['client', ...recipes]);
+const publicIndexOnly = new Set(['client', 'telemetry', ...recipes]);
 /** Importers to which publicIndexOnly applies (the recipes, per ARCHITECTURE.md). */
-const indexOnlyImporters = new Set(recipes);
+const indexOnlyImporters = new Set([...recipes, 'client']);
 
 const srcDir = resolve(process.argv[2] ?? 'src');
 

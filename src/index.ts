@@ -39,13 +39,19 @@ export { Client as BaseClient } from './client/index.js';
 export { Lease, Session };
 export type { LeaseOptions, SessionOptions };
 export {
-  Mutex, RWMutex, Semaphore, HeldLock, FencingGuard, LockTimeoutError, SessionExpiredError, LockLostError, LockReleasedError, StaleTokenError,
+  Mutex, RWMutex, Semaphore, HeldLock, FencingGuard, LockTimeoutError, SessionExpiredError, LockLostError, LockReleasedError, LockHoldExpiredError, StaleTokenError,
 } from './lock/index.js';
-export type { LockOptions, FencingGuardOptions, HeldLockInit } from './lock/index.js';
+export type { LockEntry, LockHolder, LockSnapshot, LockOptions, MutexOptions, HandoffInfo, BoundedHoldOptions, ExpiryWarning, FencingGuardOptions, HeldLockInit } from './lock/index.js';
 export { Election, Leadership } from './election/index.js';
-export type { CampaignOptions, LeaderInfo } from './election/index.js';
+export type { CampaignOptions, LeaderInfo, Candidate } from './election/index.js';
 export { ConclaveError, InvalidOptionError, FakeClock, SeededRandom, systemClock, silentLogger } from './base/index.js';
 export type { Clock, Logger, LogFields, Random } from './base/index.js';
 export { ServiceRegistry, Registration, ServiceDiscovery, Picker } from './discovery/index.js';
 export type { RegisterOptions, HealthCheck, ListOptions, PickerOptions, PickStrategy, ServiceInstance } from './discovery/index.js';
 export { Barrier, DoubleBarrier, BarrierError } from './barrier/index.js';
+export { stm, stmWithResult, Counter, StmConflictError, CounterValueError } from './stm/index.js';
+export type { StmIsolation, StmOptions, StmTx, StmResult, CounterOptions } from './stm/index.js';
+export { Queue, PriorityQueue, QueueConsumer, Delivery, DeliveryExpiredError } from './queue/index.js';
+export type { ReceiveOptions } from './queue/index.js';
+export { onConclaveEvent } from './telemetry/index.js';
+export type { ConclaveEvent, LockKind, LossCause } from './telemetry/index.js';

@@ -27,7 +27,7 @@ export class LeaseLostError extends ConclaveError {
 
 export interface KeepAliveListener {
   /** A renewal was confirmed; the lease is alive until at least `deadlineMs` (local clock). */
-  renewed?(deadlineMs: number): void;
+  renewed?(deadlineMs: number, latencyMs: number): void;
   /** The lease is lost; called once, after which the registration is gone. */
   lost(error: LeaseLostError): void;
 }
@@ -202,6 +202,6 @@ export class KeepAliveHub {
       entry.deadlineMs = deadlineMs;
       this.armDeadline(entry);
     }
-    entry.listener.renewed?.(entry.deadlineMs);
+    entry.listener.renewed?.(entry.deadlineMs, this.clock.nowMs() - sentAtMs);
   }
 }

@@ -17,6 +17,7 @@ import type { Namespace } from './keys.js';
 import { fromWireKv } from './results.js';
 import type { Transport } from './transport.js';
 import type { WatchEvent, Watcher, WatcherHooks } from './watcher.js';
+import { recordWatchReconnect } from '../telemetry/index.js';
 
 const reconnectBaseMs = 50;
 const reconnectMaxMs = 2_000;
@@ -146,6 +147,7 @@ export class WatchHub implements WatcherHooks {
     this.pending = [];
     const delayMs = Math.min(reconnectMaxMs, reconnectBaseMs * 2 ** this.reconnectAttempt);
     this.reconnectAttempt = Math.min(this.reconnectAttempt + 1, 10);
+    recordWatchReconnect(this.reconnectAttempt);
     this.cancelReconnect = this.clock.setTimer(delayMs, () => this.open());
   }
 

@@ -12,7 +12,7 @@ import { InvalidOptionError, linkSignals, requireInteger, toHex } from '../base/
 import { compare, WatchCompactedError } from '../client/index.js';
 import type { CallOptions, Client, KeyValue } from '../client/index.js';
 import type { Session } from '../lease/index.js';
-import { HeldLock, LockLostError, LockTimeoutError, SessionExpiredError, abortOnDelete, acquireLocal, waitForPredecessors } from '../lock/index.js';
+import { HeldLock, LockLostError, LockTimeoutError, SessionExpiredError, abortOnDelete, acquireLocal, startCycle, trackHold, waitForPredecessors } from '../lock/index.js';
 
 export interface CampaignOptions {
   /** Stops campaigning (withdrawing the candidacy) when it aborts; rejects with its reason. */
@@ -30,6 +30,14 @@ export interface LeaderInfo {
   readonly lease: bigint;
   /** Revision of the last proclamation (or of the campaign). */
   readonly modRevision: bigint;
+}
+
+/** One candidate of an election, as `candidates()` lists them. */
+export interface Candidate extends LeaderInfo {
+  /** True for the first in line: the leader. */
+  readonly leader: boolean;
+  /** Revision at which the candidate joined (its create revision, the token). */
+  readonly campaigningSinceRevision: bigint;
 }
 
 function toInfo(kv: KeyValue): LeaderInfo {
@@ -79,16 +87,22 @@ export class Election {
     const timer = timeout === undefined ? undefined : new AbortController();
     const cancelTimer = timeout === undefined ? undefined : this.client.clock.setTimer(timeout, () => timer!.abort(new LockTimeoutError(this.name, timeout)));
     const linked = linkSignals(options.signal, timer?.signal, this.session.signal);
+    const cycle = startCycle('election', this.name, this.client);
     try {
       const releaseLocal = await acquireLocal(this.session, `election:${this.name}`, linked.signal).catch((error: unknown) => {
         throw this.explain(error);
       });
       try {
-        return await this.runCampaign(value, linked.signal, releaseLocal);
+        const leadership = await this.runCampaign(value, linked.signal, releaseLocal);
+        trackHold(cycle, leadership);
+        return leadership;
       } catch (error) {
         releaseLocal();
         throw this.explain(error);
       }
+    } catch (error) {
+      cycle.failed(error);
+      throw error;
     } finally {
       cancelTimer?.();
       linked.dispose();
@@ -100,6 +114,16 @@ export class Election {
     const first = await this.client.get(this.prefix).prefix().sort('create', 'ascend').limit(1).signal(options.signal ?? new AbortController().signal);
     const kv = first.kvs[0];
     return kv === undefined ? null : toInfo(kv);
+  }
+
+  /**
+   * Every candidate in line, the leader first (`leader: true`), each with its proposal value,
+   * fencing token, lease and the revision it joined at. A snapshot at one revision.
+   */
+  async candidates(options: CallOptions = {}): Promise<Candidate[]> {
+    const builder = this.client.get(this.prefix).prefix().sort('create', 'ascend');
+    const result = await (options.signal === undefined ? builder : builder.signal(options.signal));
+    return result.kvs.map((kv, index) => ({ ...toInfo(kv), leader: index === 0, campaigningSinceRevision: kv.createRevision }));
   }
 
   /**

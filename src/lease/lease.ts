@@ -6,7 +6,8 @@
  */
 import { ConclaveError, InvalidOptionError, requireInteger, toHex } from '../base/index.js';
 import { LeaseLostError } from '../client/index.js';
-import type { CallOptions, Client, KeepAliveRegistration } from '../client/index.js';
+import type { CallOptions, Client, KeepAliveListener, KeepAliveRegistration } from '../client/index.js';
+import { recordKeepAlive, recordSessionLoss } from '../telemetry/index.js';
 
 export interface LeaseOptions extends CallOptions {
   /** Requested TTL; the server may raise it to its minimum (etcd: 2 s with default timing). */
@@ -32,9 +33,7 @@ export class Lease implements AsyncDisposable {
     const grant = await client.leaseGrant(options.ttlSeconds, options);
     const lease = new Lease(client, grant.id, grant.ttlSeconds);
     try {
-      lease.registration = client.keepAlive(grant, {
-        lost: (error) => lease.abort(error),
-      });
+      lease.registration = client.keepAlive(grant, lease.listener());
     } catch (error) {
       await client.leaseRevoke(grant.id).catch(() => {});
       throw error;
@@ -56,7 +55,7 @@ export class Lease implements AsyncDisposable {
     // The lease is alive for `ttlSeconds` more from (at the latest) when we asked: start the
     // local deadline there, and renew on the granted TTL's schedule.
     const grant = { id: leaseId, ttlSeconds: ttl.grantedTtlSeconds, sentAtMs: sentAtMs - (ttl.grantedTtlSeconds - ttl.ttlSeconds) * 1000 };
-    lease.registration = client.keepAlive(grant, { lost: (error) => lease.abort(error) });
+    lease.registration = client.keepAlive(grant, lease.listener());
     return lease;
   }
 
@@ -105,6 +104,17 @@ export class Lease implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.revoke();
+  }
+
+  /** Keep-alive callbacks: renewals and losses go to telemetry, a loss aborts the signal. */
+  private listener(): KeepAliveListener {
+    return {
+      renewed: (_deadlineMs, latencyMs) => recordKeepAlive(this.id, latencyMs),
+      lost: (error) => {
+        if (!this.lost) recordSessionLoss(this.id, error.code);
+        this.abort(error);
+      },
+    };
   }
 
   private stopKeepAlive(reason: unknown): void {

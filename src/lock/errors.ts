@@ -19,9 +19,24 @@ export class SessionExpiredError extends ConclaveError {
 
 /** A held lock (or leadership) was lost: its key was deleted or its session ended. */
 export class LockLostError extends ConclaveError {
-  constructor(key: string, why: string, cause?: unknown) {
+  /** What ended the hold: 'session', 'key-deleted', 'watch-ended' or 'other'. */
+  readonly lossCause: 'session' | 'key-deleted' | 'watch-ended' | 'other';
+
+  constructor(key: string, why: string, cause?: unknown, lossCause: LockLostError['lossCause'] = 'other') {
     super('ERR_LOCK_LOST', `${key}: ${why}`, cause === undefined ? {} : { cause });
     this.name = 'LockLostError';
+    this.lossCause = lossCause;
+  }
+}
+
+/** A lock held with `maxHoldMs` reached its bound: the signal aborted and the lock was released. */
+export class LockHoldExpiredError extends ConclaveError {
+  readonly maxHoldMs: number;
+
+  constructor(key: string, maxHoldMs: number) {
+    super('ERR_LOCK_HOLD_EXPIRED', `${key}: held for its bound of ${maxHoldMs} ms; released`);
+    this.name = 'LockHoldExpiredError';
+    this.maxHoldMs = maxHoldMs;
   }
 }
 

@@ -48,7 +48,7 @@ export class HeldLock implements AsyncDisposable {
     this.session = init.session;
     this.client = init.session.client;
     this.releaseLocal = init.releaseLocal;
-    const onSessionLost = (): void => this.lose('its session ended', init.session.signal.reason);
+    const onSessionLost = (): void => this.lose('its session ended', init.session.signal.reason, 'session');
     init.session.signal.addEventListener('abort', onSessionLost, { once: true });
     this.detachSession = () => init.session.signal.removeEventListener('abort', onSessionLost);
     if (init.session.signal.aborted) onSessionLost();
@@ -85,8 +85,16 @@ export class HeldLock implements AsyncDisposable {
 
   /** Deletes the lock key and releases the lock. Idempotent. */
   unlock(): Promise<void> {
+    return this.release(new LockReleasedError(this.key));
+  }
+
+  /**
+   * Like unlock(), with `reason` as the signal's abort reason (a bounded hold passes
+   * ERR_LOCK_HOLD_EXPIRED). Idempotent: the first reason wins.
+   */
+  release(reason: unknown): Promise<void> {
     this.unlocking ??= (async () => {
-      this.end(() => new LockReleasedError(this.key));
+      this.end(() => reason);
       try {
         if (!this.session.lost) await this.client.deleteOwnKey(this.key);
       } finally {
@@ -100,8 +108,8 @@ export class HeldLock implements AsyncDisposable {
     await this.unlock();
   }
 
-  private lose(why: string, cause?: unknown): void {
-    this.end(() => new LockLostError(this.key, why, cause));
+  private lose(why: string, cause: unknown, lossCause: LockLostError['lossCause']): void {
+    this.end(() => new LockLostError(this.key, why, cause, lossCause));
   }
 
   private end(makeReason: () => unknown): void {
@@ -137,11 +145,11 @@ export class HeldLock implements AsyncDisposable {
   private async watchOwnKey(signal: AbortSignal): Promise<void> {
     try {
       await waitForDelete(this.client, this.key, this.revision, signal, this.token);
-      this.lose('its key was deleted');
+      this.lose('its key was deleted', undefined, 'key-deleted');
     } catch (error) {
       // Aborted by unlock/loss (expected), or the client closed: without a watch we cannot
       // vouch for the lock any more.
-      if (this.ended === undefined) this.lose('its ownership watch ended', error);
+      if (this.ended === undefined) this.lose('its ownership watch ended', error, 'watch-ended');
     }
   }
 }

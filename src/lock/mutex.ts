@@ -10,6 +10,7 @@
  * Not reentrant: a second `lock()` in the same process waits for `unlock()`.
  */
 import { requireInteger, linkSignals, toHex, InvalidOptionError } from '../base/index.js';
+import type { Clock } from '../base/index.js';
 import { compare } from '../client/index.js';
 import type { Client, TxnResult } from '../client/index.js';
 import type { Session } from '../lease/index.js';
@@ -17,8 +18,29 @@ import { LockTimeoutError, SessionExpiredError } from './errors.js';
 import { HeldLock } from './held-lock.js';
 import { acquireLocal, isLocallyBusy } from './local-queue.js';
 import { abortOnDelete, waitForPredecessors } from './wait.js';
+import { HandoffObserver } from './lock-delay.js';
+import type { HandoffInfo } from './lock-delay.js';
+import { boundHold, checkHoldOptions } from './bounded-hold.js';
+import { readQueue, snapshotOf } from './introspect.js';
+import { reportContention, startCycle, trackHold } from './cycle.js';
+import { recordLockDelay } from '../telemetry/index.js';
+import type { LockCycle } from '../telemetry/index.js';
+import type { LockEntry, LockHolder, LockSnapshot } from './introspect.js';
+import type { BoundedHoldOptions } from './bounded-hold.js';
 
-export interface LockOptions {
+export interface MutexOptions {
+  /**
+   * Lock-delay: when the previous holder lost its session (rather than unlocking), hold the
+   * grant back this long after the loss is seen (see lock-delay.ts and docs/lock.md). Default 0.
+   */
+  readonly lockDelayMs?: number;
+  /** Called when a grant was held back by the lock-delay, or passed it (cause 'released'). */
+  readonly onHandoff?: (info: HandoffInfo) => void;
+  /** Clock for the lock-delay and hold bounds; default the client's. */
+  readonly clock?: Clock;
+}
+
+export interface LockOptions extends BoundedHoldOptions {
   /** Gives up waiting (removing our key) when it aborts; rejects with its reason. */
   readonly signal?: AbortSignal;
   /** Gives up after this long with LockTimeoutError. */
@@ -31,16 +53,22 @@ export class Mutex {
   /** This session's key: `<name>/<lease id in hex>`. */
   readonly key: string;
   private readonly client: Client;
+  private readonly lockDelayMs: number;
+  private readonly clock: Clock;
 
-  constructor(readonly session: Session, readonly name: string) {
+  constructor(readonly session: Session, readonly name: string, private readonly options: MutexOptions = {}) {
     if (typeof name !== 'string' || name.length === 0) throw new InvalidOptionError('name', 'must be a non-empty string');
     this.client = session.client;
+    this.lockDelayMs = requireInteger('lockDelayMs', options.lockDelayMs ?? 0, 0, 3_600_000);
+    this.clock = options.clock ?? session.client.clock;
     this.prefix = `${name}/`;
     this.key = `${this.prefix}${toHex(session.leaseId)}`;
   }
 
   /** Waits until the lock is held. */
   async lock(options: LockOptions = {}): Promise<HeldLock> {
+    checkHoldOptions(options);
+    const cycle = startCycle('mutex', this.name, this.client);
     const timeout = options.timeoutMs === undefined ? undefined : requireInteger('timeoutMs', options.timeoutMs, 0);
     // Without a time limit there is nothing to link a timer signal for.
     const timer = timeout === undefined ? undefined : new AbortController();
@@ -51,11 +79,14 @@ export class Mutex {
         throw this.explain(error);
       });
       try {
-        return await this.acquire(linked.signal, releaseLocal);
+        return boundHold(trackHold(cycle, await this.acquire(linked.signal, releaseLocal, cycle)), options, this.clock);
       } catch (error) {
         releaseLocal();
         throw this.explain(error);
       }
+    } catch (error) {
+      cycle.failed(error);
+      throw error;
     } finally {
       cancelTimer?.();
       linked.dispose();
@@ -85,20 +116,42 @@ export class Mutex {
     }
   }
 
-  /** The current holder's key and token, or undefined when the lock is free. */
-  async holder(): Promise<{ key: string; token: bigint } | undefined> {
-    const first = await this.client.get(this.prefix).prefix().sort('create', 'ascend').limit(1);
-    const kv = first.kvs[0];
-    return kv === undefined ? undefined : { key: kv.key, token: kv.createRevision };
+  /**
+   * The current holder (key, token, lease, waiting- and held-since revisions), or undefined
+   * when the lock is free. A snapshot: see introspect.ts.
+   */
+  async holder(options: { signal?: AbortSignal } = {}): Promise<LockHolder | undefined> {
+    return (await this.inspect(options)).holders[0];
   }
 
-  private async acquire(signal: AbortSignal, releaseLocal: () => void): Promise<HeldLock> {
+  /** Everyone waiting behind the holder, first in line first. */
+  async waiters(options: { signal?: AbortSignal } = {}): Promise<LockEntry[]> {
+    return (await this.inspect(options)).waiters;
+  }
+
+  /** Holder and waiters read at one revision. */
+  async inspect(options: { signal?: AbortSignal } = {}): Promise<LockSnapshot> {
+    const { revision, kvs } = await readQueue(this.client, this.prefix, options.signal);
+    return snapshotOf(this.client, revision, kvs, (_kv, index) => ({ holds: index === 0, rule: { blockers: this.prefix, allowed: 1 } }), options.signal);
+  }
+
+  private async acquire(signal: AbortSignal, releaseLocal: () => void, cycle: LockCycle): Promise<HeldLock> {
     const attempt = await this.enqueue(signal);
-    if (attempt.owner) return this.confirm(attempt.myRevision, attempt.header, releaseLocal);
+    if (attempt.owner) {
+      cycle.contention(0);
+      return this.confirm(attempt.myRevision, attempt.header, releaseLocal);
+    }
+    reportContention(cycle, this.client, this.prefix, attempt.myRevision, attempt.header);
     const ownKey = abortOnDelete(this.client, this.key, attempt.header, signal,
       () => new SessionExpiredError(`lock ${JSON.stringify(this.name)}`, 'the waiter key was deleted (lease revoked or expired)'));
+    const handoff = this.lockDelayMs > 0 ? new HandoffObserver(this.client, this.prefix, attempt.myRevision, attempt.header, this.clock) : undefined;
     try {
       await waitForPredecessors(this.client, this.prefix, attempt.myRevision - 1n, ownKey);
+      if (handoff !== undefined) {
+        const info = await handoff.settle(this.lockDelayMs, ownKey.signal);
+        recordLockDelay(this.name, info.delayedMs, info.cause);
+        this.options.onHandoff?.(info);
+      }
       // The wait may end because our lease expired and the server deleted our key along with
       // the others: check the key is still ours before reporting success.
       const mine = await this.client.get(this.key).signal(ownKey.current);
@@ -111,6 +164,7 @@ export class Mutex {
       if (!this.session.lost) await this.client.deleteOwnKey(this.key).catch(() => {});
       throw error;
     } finally {
+      handoff?.dispose();
       ownKey.dispose();
     }
   }

@@ -12,12 +12,18 @@ import { HeldLock } from './held-lock.js';
 import { acquireLocal } from './local-queue.js';
 import { abortOnDelete } from './wait.js';
 import type { OwnKeyGuard } from './wait.js';
+import { boundHold, checkHoldOptions } from './bounded-hold.js';
+import type { BoundedHoldOptions } from './bounded-hold.js';
+import { startCycle, trackHold } from './cycle.js';
+import type { LockKind } from '../telemetry/index.js';
 
-export interface QueuedAcquireOptions {
+export interface QueuedAcquireOptions extends BoundedHoldOptions {
   readonly session: Session;
   /** Name for the local queue and error messages. */
   readonly name: string;
   readonly key: string;
+  /** For telemetry. */
+  readonly kind: LockKind;
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
   /**
@@ -30,7 +36,9 @@ export interface QueuedAcquireOptions {
 
 export async function queuedAcquire(options: QueuedAcquireOptions): Promise<HeldLock> {
   const { session, name, key } = options;
+  checkHoldOptions(options);
   const client = session.client;
+  const cycle = startCycle(options.kind, name, client);
   const timeout = options.timeoutMs === undefined ? undefined : requireInteger('timeoutMs', options.timeoutMs, 0);
   // Without a time limit there is nothing to link a timer signal for.
   const timer = timeout === undefined ? undefined : new AbortController();
@@ -57,7 +65,7 @@ export async function queuedAcquire(options: QueuedAcquireOptions): Promise<Held
       const mine = await client.get(key).signal(ownKey.current);
       const kv = mine.kvs[0];
       if (kv === undefined || kv.createRevision !== myRevision || session.lost) throw new SessionExpiredError(name, session.signal.reason);
-      return new HeldLock({ session, key, token: myRevision, revision: mine.header.revision, releaseLocal });
+      return boundHold(trackHold(cycle, new HeldLock({ session, key, token: myRevision, revision: mine.header.revision, releaseLocal })), options, client.clock);
     } catch (error) {
       if (!session.lost) await client.deleteOwnKey(key).catch(() => {});
       releaseLocal();
@@ -65,6 +73,9 @@ export async function queuedAcquire(options: QueuedAcquireOptions): Promise<Held
     } finally {
       ownKey?.dispose();
     }
+  } catch (error) {
+    cycle.failed(error);
+    throw error;
   } finally {
     cancelTimer?.();
     linked.dispose();

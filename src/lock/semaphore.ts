@@ -11,6 +11,8 @@ import type { Session } from '../lease/index.js';
 import type { HeldLock } from './held-lock.js';
 import type { LockOptions } from './mutex.js';
 import { queuedAcquire } from './queued-acquire.js';
+import { readQueue, snapshotOf } from './introspect.js';
+import type { LockEntry, LockHolder, LockSnapshot } from './introspect.js';
 
 export class Semaphore {
   readonly prefix: string;
@@ -28,7 +30,7 @@ export class Semaphore {
   acquire(options: LockOptions = {}): Promise<HeldLock> {
     const client = this.session.client;
     return queuedAcquire({
-      ...options, session: this.session, name: `semaphore:${this.name}`, key: this.key,
+      ...options, session: this.session, name: `semaphore:${this.name}`, key: this.key, kind: 'semaphore',
       wait: async (myRevision, guard) => {
         for (;;) {
           const older = await client.get(this.prefix).prefix().keysOnly().sort('create', 'ascend').maxCreateRevision(myRevision - 1n).limit(this.permits).signal(guard.current);
@@ -48,5 +50,21 @@ export class Semaphore {
   /** Keys currently holding or waiting, oldest first. */
   async contenders(): Promise<string[]> {
     return (await this.session.client.get(this.prefix).prefix().keysOnly().sort('create', 'ascend')).kvs.map((kv) => kv.key);
+  }
+
+  /** The entries holding a permit now (at most `permits`). */
+  async holders(options: { signal?: AbortSignal } = {}): Promise<LockHolder[]> {
+    return (await this.inspect(options)).holders;
+  }
+
+  /** Entries waiting for a permit, first in line first. */
+  async waiters(options: { signal?: AbortSignal } = {}): Promise<LockEntry[]> {
+    return (await this.inspect(options)).waiters;
+  }
+
+  /** Holders and waiters read at one revision (the oldest `permits` entries hold). */
+  async inspect(options: { signal?: AbortSignal } = {}): Promise<LockSnapshot> {
+    const { revision, kvs } = await readQueue(this.session.client, this.prefix, options.signal);
+    return snapshotOf(this.session.client, revision, kvs, (_kv, index) => ({ holds: index < this.permits, rule: { blockers: this.prefix, allowed: this.permits } }), options.signal);
   }
 }

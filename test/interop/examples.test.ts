@@ -52,6 +52,29 @@ describe.skipIf(skip !== undefined)('examples/', () => {
     expect(out).toContain('after a failed: b b b');
   });
 
+  it('bank-transfer.ts: concurrent STM transfers keep the total and are all counted', async () => {
+    const out = await run('bank-transfer.ts', { ETCD_ENDPOINTS: etcd.endpoints.join(',') });
+    expect(out).toContain('alice 520, bob 480, total 1000');
+    expect(out).toContain('transfers counted: 4');
+  });
+
+  it('queue.ts: a job taken by a crashed worker is done by the next one, in priority order', async () => {
+    const out = await run('queue.ts', { ETCD_ENDPOINTS: etcd.endpoints.join(',') });
+    expect(out).toContain('worker A took: page on-call');
+    expect(out).toContain('worker B did: page on-call, send invoice, resize photo');
+    expect(out).toContain('left in queue: 0');
+  });
+
+  it('lock-features.ts: lock-delay after a lost holder, a bounded hold, introspection, events', async () => {
+    const out = await run('lock-features.ts', { ETCD_ENDPOINTS: etcd.endpoints.join(',') });
+    expect(out).toContain('holder is A: true; waiters: 1');
+    expect(out).toContain('hand-off from a lost holder, held back until the delay passed');
+    expect(out).toContain("A's lock lost: ERR_LOCK_LOST");
+    expect(out).toContain('warning: releasing in 200 ms');
+    expect(out).toContain('B released by its bound: ERR_LOCK_HOLD_EXPIRED');
+    expect(out).toContain('events: lock.acquired lock.contention lock.delayed lock.lost');
+  });
+
   it('redis-mutex.ts: tokens increase', async () => {
     const out = await run('redis-mutex.ts', { REDIS_URL: `redis://127.0.0.1:${redis.port}` });
     expect(out).toContain('tokens increase: true');

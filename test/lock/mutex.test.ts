@@ -151,7 +151,7 @@ describeOnEveryTarget('Mutex', (fx) => {
     {
       await using lock = await mutex.lock();
       inside = lock;
-      expect(await mutex.holder()).toEqual({ key: lock.key, token: lock.token });
+      expect(await mutex.holder()).toEqual({ key: lock.key, token: lock.token, lease: s.leaseId, waitingSinceRevision: lock.token, heldSinceRevision: lock.token });
     }
     expect(inside.held).toBe(false);
     expect(inside.signal.reason).toMatchObject({ code: 'ERR_LOCK_RELEASED' });
