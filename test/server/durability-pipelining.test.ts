@@ -77,7 +77,9 @@ describe('pipelined ready loop: durability before acknowledgement', () => {
   });
 
   it('acknowledges a put only once it is durable on a quorum, the leader\'s own copy included', async () => {
-    cluster = await createTestCluster({ members: 3, member: { fileSystem: fs } });
+    // A long election timeout: the held leader's ready loop sends no heartbeats meanwhile, and
+    // the followers must not replace it during the test on a loaded machine.
+    cluster = await createTestCluster({ members: 3, heartbeatIntervalMs: 100, electionTimeoutMs: 4000, member: { fileSystem: fs } });
     const leader = await cluster.waitForLeader();
     const [slow, fast] = cluster.members.filter((m) => m.index !== leader.index);
     const client = cluster.client({ members: [leader.index] });
