@@ -57,7 +57,6 @@ export function boundHold(held: HeldLock, options: BoundedHoldOptions, clock: Cl
     cancelWarning?.();
     cancelBound();
   };
-  if (held.signal.aborted) onGone();
-  else held.signal.addEventListener('abort', onGone, { once: true });
+  held.onEnd(onGone);
   return held;
 }

@@ -1,6 +1,6 @@
 /**
  * Connects a lock cycle's telemetry (telemetry/) to a held lock: the hold ends when the held
- * lock's signal aborts, and its reason says how (released, bound reached, or lost and why).
+ * lock ends (HeldLock.onEnd), and its reason says how (released, bound reached, or lost and why).
  */
 import { ConclaveError } from '../base/index.js';
 import type { Client } from '../client/index.js';
@@ -23,9 +23,8 @@ function causeOf(reason: unknown): LossCause | undefined {
 /** Reports the grant and, later, the end of the hold. */
 export function trackHold(cycle: LockCycle, held: HeldLock): HeldLock {
   cycle.granted(held.key, held.token);
-  const onEnd = (): void => cycle.end(causeOf(held.signal.reason));
-  if (held.signal.aborted) onEnd();
-  else held.signal.addEventListener('abort', onEnd, { once: true });
+  // onEnd, not the signal: reading the signal would start an ownership watch per cycle.
+  held.onEnd((reason) => cycle.end(causeOf(reason)));
   return held;
 }
 

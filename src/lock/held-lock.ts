@@ -40,6 +40,8 @@ export class HeldLock implements AsyncDisposable {
   private readonly detachSession: () => void;
   private unlocking: Promise<void> | undefined;
   private watchStarted = false;
+  /** Told once when the lock ends; unlike the signal, listening starts no watch. */
+  private endListeners: ((reason: unknown) => void)[] | undefined;
 
   constructor(init: HeldLockInit) {
     this.key = init.key;
@@ -73,6 +75,20 @@ export class HeldLock implements AsyncDisposable {
   get held(): boolean {
     if (this.ended === undefined) this.watchOwnKeyOnce();
     return this.ended === undefined;
+  }
+
+  /**
+   * Calls `listener` once with the end reason when the lock is released or lost (at once if it
+   * already ended). For the library's own bookkeeping (telemetry, bounded holds): it starts no
+   * ownership watch, so a deletion of the key by someone else is reported only once a reader
+   * of `signal` or `held` started that watch.
+   */
+  onEnd(listener: (reason: unknown) => void): void {
+    if (this.ended !== undefined) {
+      listener(this.ended.reason());
+      return;
+    }
+    (this.endListeners ??= []).push(listener);
   }
 
   /**
@@ -128,6 +144,9 @@ export class HeldLock implements AsyncDisposable {
     this.detachSession();
     // Someone holds the signal (or the ownership watch runs on it): abort it now.
     if (this.controller !== undefined) this.controller.abort(this.ended.reason());
+    const listeners = this.endListeners;
+    this.endListeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener(this.ended.reason());
   }
 
   private signalController(): AbortController {
