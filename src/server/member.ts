@@ -29,6 +29,7 @@ import { WaitRegistry } from './wait.js';
 import { MembershipChanges } from './membership.js';
 import { AutoCompactor } from './auto-compactor.js';
 import { QuotaWatcher } from './quota.js';
+import { DataDirLock } from './data-dir-lock.js';
 import { AlarmRequest_AlarmAction, AlarmType } from '../gen/etcdserverpb/rpc_pb.js';
 import { GrpcPeerTransport } from './peer/grpc-peer-transport.js';
 
@@ -70,6 +71,7 @@ export class Member implements ServerPort {
   private membership!: MembershipChanges;
   private autoCompactor: AutoCompactor | undefined;
   private quota: QuotaWatcher | undefined;
+  private dataDirLock: DataDirLock | undefined;
   /** Set when the member stopped because of an error (a failed fsync, a broken invariant). */
   fatalError: unknown;
 
@@ -80,7 +82,15 @@ export class Member implements ServerPort {
   /** Opens (or creates) the member's data and starts it. */
   static async start(options: MemberOptions, transportFactory?: TransportFactory): Promise<Member> {
     const member = new Member(resolveMemberOptions(options));
-    await member.open(transportFactory);
+    // The data directory is locked for the member's lifetime (a real file system only: the
+    // simulated one is private to its process).
+    if (member.options.fileSystem === undefined) member.dataDirLock = DataDirLock.acquire(member.options.dataDir, member.options.name);
+    try {
+      await member.open(transportFactory);
+    } catch (error) {
+      member.dataDirLock?.release();
+      throw error;
+    }
     return member;
   }
 
@@ -692,6 +702,8 @@ export class Member implements ServerPort {
       this.done.resolve();
     } catch (error) {
       this.done.reject(error);
+    } finally {
+      this.dataDirLock?.release();
     }
     return this.done.promise;
   }
