@@ -28,7 +28,7 @@ import { noPeers } from './transport.js';
 import { WaitRegistry } from './wait.js';
 import { MembershipChanges } from './membership.js';
 import { AutoCompactor } from './auto-compactor.js';
-import { QuotaWatcher } from './quota.js';
+import { BackendQuota } from './quota.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { AlarmRequest_AlarmAction, AlarmType } from '../gen/etcdserverpb/rpc_pb.js';
 import { GrpcPeerTransport } from './peer/grpc-peer-transport.js';
@@ -70,7 +70,7 @@ export class Member implements ServerPort {
   private cancelLessorTick: (() => void) | undefined;
   private membership!: MembershipChanges;
   private autoCompactor: AutoCompactor | undefined;
-  private quota: QuotaWatcher | undefined;
+  private quota!: BackendQuota;
   private dataDirLock: DataDirLock | undefined;
   /** Set when the member stopped because of an error (a failed fsync, a broken invariant). */
   fatalError: unknown;
@@ -198,16 +198,7 @@ export class Member implements ServerPort {
       }, options.clock, options.autoCompactionRetentionHours * 3_600_000);
       this.autoCompactor.start();
     }
-    this.quota = new QuotaWatcher({
-      isLeader: () => this.isLeader(),
-      backendBytes: () => this.backendBytes(),
-      hasNoSpaceAlarm: () => this.cluster.alarms.some((a) => a.alarm === AlarmType.NOSPACE),
-      raiseNoSpaceAlarm: async () => {
-        this.options.logger.warn('backend exceeds its quota; raising the NOSPACE alarm', { quotaBytes: options.quotaBackendBytes });
-        await this.propose({ case: 'alarm', value: { action: AlarmRequest_AlarmAction.ACTIVATE, memberID: this.memberId, alarm: AlarmType.NOSPACE } as never });
-      },
-    }, options.clock, options.quotaBackendBytes);
-    this.quota.start();
+    this.quota = new BackendQuota({ backendBytes: () => this.backendBytes() }, options.quotaBackendBytes);
     options.logger.info('member started', { name: options.name, id: this.memberId.toString(16), clusterId: this.cluster.clusterId.toString(16), engine: options.engine });
   }
 
@@ -431,12 +422,23 @@ export class Member implements ServerPort {
   }
 
   async propose(request: ProposalRequest, signal?: AbortSignal): Promise<unknown> {
+    if (!this.quota.allows(request)) await this.refuseOverQuota(signal);
     const id = this.idGenerator.next();
     // Lease ids are chosen by the proposing member so every member grants the same id.
     if (request.case === 'leaseGrant' && request.value.ID === 0n) {
       request = { case: 'leaseGrant', value: { ...request.value, ID: this.idGenerator.nextLeaseId() } };
     }
     return this.proposeData(id, encodeRaftRequest(id, request), (data) => this.rawNode.propose(data), signal);
+  }
+
+  /** etcd's quota answer: raise the NOSPACE alarm (once; it is replicated) and refuse the request. */
+  private async refuseOverQuota(signal: AbortSignal | undefined): Promise<never> {
+    if (!this.cluster.alarms.some((a) => a.alarm === AlarmType.NOSPACE && a.memberId === this.memberId)) {
+      this.options.logger.warn('backend quota exceeded; raising the NOSPACE alarm', { quotaBytes: this.options.quotaBackendBytes, backendBytes: this.backendBytes() });
+      // As in etcd, the request is refused whether or not the alarm could be raised now.
+      await this.propose({ case: 'alarm', value: { action: AlarmRequest_AlarmAction.ACTIVATE, memberID: this.memberId, alarm: AlarmType.NOSPACE } as never }, signal).catch(() => undefined);
+    }
+    throw serverError('noSpace');
   }
 
   /** Proposes a membership change whose context carries `requestId`; resolves with the member list. */
@@ -689,7 +691,6 @@ export class Member implements ServerPort {
     try {
       this.cancelLessorTick?.();
       this.autoCompactor?.stop();
-      this.quota?.stop();
       await this.driver.stop();
       const stopped = serverError('stopped');
       this.waits.cancelAll(stopped);

@@ -78,6 +78,21 @@ export function unalignSnapshot(saved: Uint8Array): Uint8Array {
   return body.subarray(0, body.length - pad);
 }
 
+/** etcd's AlarmType names, as its text format prints them. */
+const ALARM_NAMES: Record<number, string> = { 0: 'NONE', 1: 'NOSPACE', 2: 'CORRUPT' };
+
+/**
+ * Status' errors as etcd fills them: "etcdserver: no leader" without a leader, then one entry
+ * per active alarm in the protobuf text form etcdctl prints (`memberID:<decimal> alarm:NOSPACE `,
+ * trailing space included).
+ */
+export function statusErrors(own: readonly string[], leader: bigint, alarms: readonly AlarmInfo[]): string[] {
+  const errors = [...own];
+  if (leader === 0n) errors.push('etcdserver: no leader');
+  for (const a of alarms) errors.push(`memberID:${a.memberId} alarm:${ALARM_NAMES[a.alarm] ?? String(a.alarm)} `);
+  return errors;
+}
+
 export function maintenanceService(port: ServerPort, options: MaintenanceOptions): ServiceBinding {
   return bindService(Maintenance, {
     alarm: unary<pb.AlarmRequest, pb.AlarmResponse>(async (req, { signal }) => {
@@ -95,7 +110,7 @@ export function maintenanceService(port: ServerPort, options: MaintenanceOptions
         raftIndex: BigInt(s.raftIndex),
         raftTerm: BigInt(s.raftTerm),
         raftAppliedIndex: BigInt(s.raftAppliedIndex),
-        errors: [...s.errors],
+        errors: statusErrors(s.errors, s.leader, port.alarms()),
         dbSizeInUse: BigInt(s.dbSizeInUseBytes),
         isLearner: s.isLearner,
         dbSizeQuota: BigInt(options.quotaBackendBytes),

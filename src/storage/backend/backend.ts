@@ -57,7 +57,8 @@ export interface Backend {
    * Storage size without walking the data (for Status and the quota): `totalBytes` is what
    * the store occupies, `inUseBytes` what its live data uses (etcd's dbSize and
    * dbSizeInUse). memory: both are the bytes of keys and values; lmdb: file pages up to the
-   * last used one, and pages of the trees, as of the last commit.
+   * last used one, and pages of the trees, as of the last commit, plus the key and value bytes
+   * of writes buffered since (so a quota check sees them).
    */
   size(): BackendSize;
   close(): void;

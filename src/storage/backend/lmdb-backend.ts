@@ -32,6 +32,8 @@ export class LmdbBackend implements Backend {
   private readonly dbs = new Map<Bucket, Database<Buffer, Buffer>>();
   private pending = new Map<Bucket, SortedMap<Uint8Array | null>>();
   private pendingOps = 0;
+  /** Key and value bytes of the buffered writes (size() counts them before they are committed). */
+  private pendingBytes = 0;
   private readonly batchOps: number;
   private closed = false;
   readonly path: string;
@@ -65,7 +67,11 @@ export class LmdbBackend implements Backend {
   write(ops: readonly BackendOp[]): void {
     this.checkOpen();
     for (const op of ops) assert(op.key.length > 0 && this.pending.has(op.bucket), 'backend op needs a known bucket and a non-empty key');
-    for (const op of ops) this.pending.get(op.bucket)!.set(op.key, op.value);
+    for (const op of ops) {
+      const previous = this.pending.get(op.bucket)!.set(op.key, op.value);
+      if (previous !== undefined) this.pendingBytes -= op.key.length + (previous?.byteLength ?? 0);
+      this.pendingBytes += op.key.length + (op.value?.byteLength ?? 0);
+    }
     this.pendingOps += ops.length;
     if (this.pendingOps >= this.batchOps) this.flush();
   }
@@ -84,12 +90,14 @@ export class LmdbBackend implements Backend {
     });
     for (const overlay of this.pending.values()) overlay.clear();
     this.pendingOps = 0;
+    this.pendingBytes = 0;
   }
 
   replaceAll(entries: Iterable<BackendEntry>): void {
     this.checkOpen();
     for (const overlay of this.pending.values()) overlay.clear();
     this.pendingOps = 0;
+    this.pendingBytes = 0;
     this.env.transactionSync(() => {
       for (const bucket of BUCKETS) this.db(bucket).clearSync();
       for (const entry of entries) {
@@ -113,7 +121,12 @@ export class LmdbBackend implements Backend {
       const stats = db.getStats() as LmdbStats;
       inUsePages += stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages;
     }
-    return { totalBytes: (envStats.lastPageNumber + 1) * envStats.pageSize, inUseBytes: inUsePages * envStats.pageSize };
+    // Buffered writes count as if committed, so the quota holds between commits (an upper
+    // bound: a buffered overwrite may reuse pages once committed).
+    return {
+      totalBytes: (envStats.lastPageNumber + 1) * envStats.pageSize + this.pendingBytes,
+      inUseBytes: inUsePages * envStats.pageSize + this.pendingBytes,
+    };
   }
 
   close(): void {
