@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { CONCLAVE_VERSION } from '../server/version.js';
 import type { CommandIo } from './server-command.js';
 import { EXIT_OK, EXIT_USAGE, runServer } from './server-command.js';
 
@@ -20,23 +20,10 @@ export async function runCli(argv: readonly string[], io: CommandIo): Promise<nu
     return command === undefined ? EXIT_USAGE : EXIT_OK;
   }
   if (command === '--version' || command === 'version') {
-    io.out(`conclave ${packageVersion()}\n`);
+    io.out(`conclave ${CONCLAVE_VERSION}\n`);
     return EXIT_OK;
   }
   if (command === 'server') return runServer(rest, io);
   io.err(`conclave: unknown command ${JSON.stringify(command)}\n\n${MAIN_HELP}`);
   return EXIT_USAGE;
-}
-
-/** The version in the package's package.json (two levels up from src/cli, three from dist/src/cli). */
-function packageVersion(): string {
-  for (const relative of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'conclave' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not at this level
-    }
-  }
-  return 'unknown';
 }

@@ -43,6 +43,9 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
   { name: 'peer-key-file', kind: 'value', option: 'peerKeyFile', conversion: 'string', valueName: 'path', description: 'PEM private key of --peer-cert-file' },
   { name: 'peer-trusted-ca-file', kind: 'value', option: 'peerTrustedCaFile', conversion: 'string', valueName: 'path', description: 'PEM CA bundle that verifies peers (dialed and dialing)' },
   { name: 'peer-client-cert-auth', kind: 'boolean', option: 'peerClientCertAuth', conversion: 'boolean', description: 'require peer certificates signed by --peer-trusted-ca-file', defaultText: 'false' },
+  // ---- issue 12 (operability): metrics listener ----
+  { name: 'listen-metrics-urls', kind: 'value', option: 'listenMetricsUrls', conversion: 'urls', valueName: 'urls', description: 'extra http URLs serving /metrics, /health, /livez, /readyz and /version (the client URLs serve them too)', defaultText: 'none' },
+  // ---- end of issue 12 flags ----
   { name: 'engine', kind: 'value', option: 'engine', conversion: 'choice', choices: ['memory', 'lmdb'], valueName: 'memory|lmdb', description: 'backend engine: memory (rebuilt from snapshot + WAL on start) or lmdb (on disk)', defaultText: d.engine },
   { name: 'log-level', kind: 'value', conversion: 'choice', choices: LOG_LEVELS, valueName: 'level', description: 'debug, info, warn or error', defaultText: 'info' },
   { name: 'config-file', kind: 'value', valueName: 'path', description: 'JSON file whose keys are these flag names; flags on the command line win' },

@@ -30,6 +30,8 @@ import { MembershipChanges } from './membership.js';
 import { AutoCompactor } from './auto-compactor.js';
 import { BackendQuota } from './quota.js';
 import { DataDirLock } from './data-dir-lock.js';
+import type { MetricsSink, MetricsSource } from './metrics/sink.js';
+import { noMetrics } from './metrics/sink.js';
 import { AlarmRequest_AlarmAction, AlarmType } from '../gen/etcdserverpb/rpc_pb.js';
 import { GrpcPeerTransport } from './peer/grpc-peer-transport.js';
 
@@ -72,6 +74,9 @@ export class Member implements ServerPort {
   private autoCompactor: AutoCompactor | undefined;
   private quota!: BackendQuota;
   private dataDirLock: DataDirLock | undefined;
+  /** Where the member's parts report metrics (start.ts passes the member's registry). */
+  private metrics: MetricsSink = noMetrics;
+  private appliedInReady = 0;
   /** Set when the member stopped because of an error (a failed fsync, a broken invariant). */
   fatalError: unknown;
 
@@ -80,8 +85,9 @@ export class Member implements ServerPort {
   }
 
   /** Opens (or creates) the member's data and starts it. */
-  static async start(options: MemberOptions, transportFactory?: TransportFactory): Promise<Member> {
+  static async start(options: MemberOptions, transportFactory?: TransportFactory, metrics: MetricsSink = noMetrics): Promise<Member> {
     const member = new Member(resolveMemberOptions(options));
+    member.metrics = metrics;
     // The data directory is locked for the member's lifetime (a real file system only: the
     // simulated one is private to its process).
     if (member.options.fileSystem === undefined) member.dataDirLock = DataDirLock.acquire(member.options.dataDir, member.options.name);
@@ -110,6 +116,7 @@ export class Member implements ServerPort {
       logger: options.logger,
       onFatal: (error) => this.fail(error),
       catchUpEntries: options.snapshotCatchUpEntries,
+      onWalSyncSeconds: (seconds) => this.metrics.walFsyncSeconds(seconds),
     });
     const initial = parseInitialCluster(options.initialCluster);
     const myPeerUrls = options.initialAdvertisePeerUrls;
@@ -168,10 +175,17 @@ export class Member implements ServerPort {
     this.transport = transportFactory?.(this, events) ?? noPeers;
     this.driver = new RaftDriver(this.rawNode, this.storage, this.transport, options.clock, this.tickMs, {
       restoreSnapshot: (snapshot) => this.restoreSnapshot(snapshot),
-      apply: (entry) => this.applier.apply(entry),
+      apply: (entry) => {
+        this.appliedInReady += 1;
+        this.applier.apply(entry);
+      },
       softStateChanged: (state) => this.onSoftState(state),
       readStates: (states) => this.onReadStates(states),
-      afterReady: () => this.afterReady(),
+      afterReady: () => {
+        if (this.appliedInReady > 0) this.metrics.readyBatchEntries(this.appliedInReady);
+        this.appliedInReady = 0;
+        return this.afterReady();
+      },
       fatal: (error) => this.fail(error),
     });
     this.updatePeers();
@@ -276,7 +290,7 @@ export class Member implements ServerPort {
     if (this.options.engine === 'lmdb') {
       const path = join(this.options.dataDir, 'backend');
       await mkdir(path, { recursive: true });
-      this.backend = new LmdbBackend({ path });
+      this.backend = new LmdbBackend({ path, onCommitSeconds: (seconds) => this.metrics.backendCommitSeconds(seconds) });
     } else {
       this.backend = new MemoryBackend();
     }
@@ -355,7 +369,13 @@ export class Member implements ServerPort {
     this.options.logger.info('snapshot saved', { index, bytes: data.byteLength });
   }
 
+  private lastSeenLeader = 0n;
+
   private onSoftState(state: SoftState): void {
+    if (state.leader !== 0n && state.leader !== this.lastSeenLeader) {
+      this.lastSeenLeader = state.leader;
+      this.metrics.leaderChanged();
+    }
     if (state.role === 'leader') this.lessor.promote(this.options.electionTimeoutMs);
     else if (this.lessor.isPrimary) this.lessor.demote();
     if (state.leader !== 0n) for (const wake of [...this.leaderWaiters]) wake();
@@ -477,6 +497,7 @@ export class Member implements ServerPort {
       return result.value;
     } catch (error) {
       this.waits.cancel(id, error);
+      this.metrics.proposalFailed();
       throw error;
     } finally {
       cancelTimer?.();
@@ -632,6 +653,22 @@ export class Member implements ServerPort {
     };
   }
 
+  /** What the metrics registry reads at scrape time. */
+  metricsSource(): MetricsSource {
+    return {
+      hasLeader: () => this.leaderId() !== 0n,
+      isLeader: () => this.isLeader(),
+      isLearner: () => this.rawNode.raft.isLearner,
+      committedIndex: () => this.rawNode.raft.raftLog.committed,
+      appliedIndex: () => this.applier.appliedIndex,
+      pendingProposals: () => this.waits.size,
+      dbSizeBytes: () => this.backend.size().totalBytes,
+      dbSizeInUseBytes: () => this.backend.size().inUseBytes,
+      keysTotal: () => this.store.indexedKeys,
+      watchers: () => this.watchable.stats(),
+    };
+  }
+
   /** Raft progress of every member, known on the leader only (for membership checks). */
   raftProgress(): ReadonlyMap<bigint, { match: number; recentActive: boolean; isLearner: boolean }> | undefined {
     return this.rawNode.status().progress;
@@ -670,8 +707,24 @@ export class Member implements ServerPort {
     for (const chunk of chunks) yield chunk;
   }
 
-  async defragment(): Promise<void> {
-    this.backend.flush();
+  private defragmenting: Promise<void> | undefined;
+
+  /**
+   * Rewrites the backend compactly (etcd's Defragment). Calls that arrive while one runs
+   * share it, as etcd runs one defragmentation at a time.
+   */
+  defragment(): Promise<void> {
+    if (this.stopped) return Promise.reject(serverError('stopped'));
+    this.defragmenting ??= (async () => {
+      const before = this.backend.size().totalBytes;
+      try {
+        await this.backend.defragment();
+        this.options.logger.info('defragmented the backend', { engine: this.backend.engine, beforeBytes: before, afterBytes: this.backend.size().totalBytes });
+      } finally {
+        this.defragmenting = undefined;
+      }
+    })();
+    return this.defragmenting;
   }
 
   /** Hands leadership to another voter (used on SIGTERM); resolves when done or after a timeout. */
@@ -697,6 +750,7 @@ export class Member implements ServerPort {
       this.readIndex.close(stopped);
       this.watchable.close();
       await this.transport.close();
+      await this.defragmenting?.catch(() => undefined);
       this.backend.flush();
       this.backend.close();
       await this.storage.close();

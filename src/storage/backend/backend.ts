@@ -61,5 +61,11 @@ export interface Backend {
    * of writes buffered since (so a quota check sees them).
    */
   size(): BackendSize;
+  /**
+   * Rewrites the store compactly so the space of deleted and compacted data is given back (etcd's
+   * defragment rewrites its bbolt file). Reads and writes may go on meanwhile; a crash at any
+   * point leaves the old or the new copy, never a mix.
+   */
+  defragment(): Promise<void>;
   close(): void;
 }

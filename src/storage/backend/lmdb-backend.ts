@@ -1,3 +1,5 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { assert } from '../../base/assert.js';
 import { requireInteger } from '../../base/validate.js';
@@ -14,6 +16,8 @@ export interface LmdbBackendOptions {
    * Buffered writes are visible to reads at once; `flush()` commits them earlier.
    */
   readonly batchOps?: number;
+  /** Told how long each commit to disk took, in seconds (the member's backend commit metric). */
+  readonly onCommitSeconds?: (seconds: number) => void;
 }
 
 const DEFAULT_BATCH_OPS = 10_000;
@@ -28,24 +32,35 @@ const DEFAULT_BATCH_OPS = 10_000;
  */
 export class LmdbBackend implements Backend {
   readonly engine = 'lmdb' as const;
-  private readonly env: RootDatabase;
+  private env: RootDatabase;
+  /** While a compacting copy runs, writes stay buffered (the copy must see one fixed state). */
+  private compacting = false;
+  /** Set when the contents were replaced during a copy: the copy is stale and must not be swapped in. */
+  private copyStale = false;
   private readonly dbs = new Map<Bucket, Database<Buffer, Buffer>>();
   private pending = new Map<Bucket, SortedMap<Uint8Array | null>>();
   private pendingOps = 0;
   /** Key and value bytes of the buffered writes (size() counts them before they are committed). */
   private pendingBytes = 0;
   private readonly batchOps: number;
+  private readonly onCommitSeconds: ((seconds: number) => void) | undefined;
   private closed = false;
   readonly path: string;
 
   constructor(options: LmdbBackendOptions) {
     this.path = options.path;
+    this.onCommitSeconds = options.onCommitSeconds;
     this.batchOps = requireInteger('batchOps', options.batchOps ?? DEFAULT_BATCH_OPS, 1, 10_000_000);
-    this.env = open({ path: options.path, maxDbs: 8 });
-    for (const bucket of BUCKETS) {
-      this.dbs.set(bucket, this.env.openDB<Buffer, Buffer>(bucket, { keyEncoding: 'binary', encoding: 'binary' }));
-      this.pending.set(bucket, new SortedMap());
-    }
+    // A defragment killed mid-copy leaves its unfinished copy behind: never used, so removed.
+    rmSync(defragPath(options.path), { recursive: true, force: true });
+    this.env = this.openEnv();
+    for (const bucket of BUCKETS) this.pending.set(bucket, new SortedMap());
+  }
+
+  private openEnv(): RootDatabase {
+    const env = open({ path: this.path, maxDbs: 8 });
+    for (const bucket of BUCKETS) this.dbs.set(bucket, env.openDB<Buffer, Buffer>(bucket, { keyEncoding: 'binary', encoding: 'binary' }));
+    return env;
   }
 
   get(bucket: Bucket, key: ByteString): Uint8Array | undefined {
@@ -78,7 +93,10 @@ export class LmdbBackend implements Backend {
 
   flush(): void {
     this.checkOpen();
-    if (this.pendingOps === 0) return;
+    // During a compacting copy the writes stay buffered (and readable); the raft snapshot and
+    // WAL cover them until then, as they cover any write not yet committed.
+    if (this.pendingOps === 0 || this.compacting) return;
+    const startedMs = performance.now();
     this.env.transactionSync(() => {
       for (const [bucket, overlay] of this.pending) {
         const db = this.db(bucket);
@@ -88,6 +106,7 @@ export class LmdbBackend implements Backend {
         }
       }
     });
+    this.onCommitSeconds?.((performance.now() - startedMs) / 1000);
     for (const overlay of this.pending.values()) overlay.clear();
     this.pendingOps = 0;
     this.pendingBytes = 0;
@@ -95,6 +114,7 @@ export class LmdbBackend implements Backend {
 
   replaceAll(entries: Iterable<BackendEntry>): void {
     this.checkOpen();
+    this.copyStale = this.compacting;
     for (const overlay of this.pending.values()) overlay.clear();
     this.pendingOps = 0;
     this.pendingBytes = 0;
@@ -129,8 +149,48 @@ export class LmdbBackend implements Backend {
     };
   }
 
+  /**
+   * LMDB never shrinks its file, so the space of deleted pages is given back the way etcd
+   * rewrites bbolt: a compacting copy (mdb_env_copy2 with MDB_CP_COMPACT) of the committed
+   * state into `<path>.defrag/`, fsynced, then renamed over `data.mdb` (atomic) and reopened.
+   * Writes made during the copy stay buffered and are committed into the new file afterwards.
+   */
+  async defragment(): Promise<void> {
+    this.checkOpen();
+    if (this.compacting) throw new Error('a defragment is already running on this backend');
+    this.flush();
+    this.compacting = true;
+    this.copyStale = false;
+    const copyDir = defragPath(this.path);
+    try {
+      rmSync(copyDir, { recursive: true, force: true });
+      mkdirSync(copyDir, { recursive: true });
+      await this.env.backup(copyDir, true);
+      if (this.closed || this.copyStale) return;
+      const copy = join(copyDir, 'data.mdb');
+      const fd = openSync(copy, 'r+');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      // Synchronous from here on: no read or write can run between the swap and the reopen.
+      renameSync(copy, join(this.path, 'data.mdb'));
+      syncDirectory(this.path);
+      const old = this.env;
+      this.dbs.clear();
+      void old.close();
+      this.env = this.openEnv();
+    } finally {
+      this.compacting = false;
+      rmSync(copyDir, { recursive: true, force: true });
+    }
+    if (this.pendingOps >= this.batchOps) this.flush();
+  }
+
   close(): void {
     if (this.closed) return;
+    this.compacting = false;
     this.flush();
     this.closed = true;
     void this.env.close();
@@ -144,6 +204,20 @@ export class LmdbBackend implements Backend {
 
   private checkOpen(): void {
     if (this.closed) throw new BackendClosedError(this.engine);
+  }
+}
+
+/** Where a defragment builds its compacted copy: beside the environment, on the same file system (rename must be atomic). */
+function defragPath(path: string): string {
+  return `${path}.defrag`;
+}
+
+function syncDirectory(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
