@@ -1,11 +1,13 @@
 import { CONCLAVE_VERSION } from '../server/version.js';
 import type { CommandIo } from './server-command.js';
 import { EXIT_OK, EXIT_USAGE, runServer } from './server-command.js';
+import { runSnapshot } from './snapshot/command.js';
 
 export const MAIN_HELP = `Usage: conclave <command> [flags]
 
 Commands:
   server     run a Conclave member (etcd v3 API); 'conclave server --help' lists its flags
+  snapshot   save, inspect and restore backups; 'conclave snapshot --help'
 
 Flags:
   --help     print this help
@@ -24,6 +26,7 @@ export async function runCli(argv: readonly string[], io: CommandIo): Promise<nu
     return EXIT_OK;
   }
   if (command === 'server') return runServer(rest, io);
+  if (command === 'snapshot') return runSnapshot(rest, io);
   io.err(`conclave: unknown command ${JSON.stringify(command)}\n\n${MAIN_HELP}`);
   return EXIT_USAGE;
 }

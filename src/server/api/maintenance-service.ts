@@ -14,6 +14,7 @@ import {
 } from '../../gen/etcdserverpb/rpc_pb.js';
 import type * as pb from '../../gen/etcdserverpb/rpc_pb.js';
 import { crc32c, crc32cOfByteString } from '../../storage/backend/crc32c.js';
+import type { BackendEntry } from '../../storage/backend/backend.js';
 import { revisionFromWire } from './convert.js';
 import { responseHeader } from './header.js';
 import type { ApiLimits } from './kv-service.js';
@@ -41,8 +42,13 @@ function alarmsToPb(list: unknown): pb.AlarmMember[] {
 
 /** CRC-32C over every bucket, key and value of the backend (etcd hashes its whole bolt file). */
 export function backendHash(port: ServerPort): number {
+  return entriesHash(port.store.backend.entries());
+}
+
+/** The same CRC-32C over any sequence of backend entries (a backup file's, for `snapshot status`). */
+export function entriesHash(entries: Iterable<BackendEntry>): number {
   let hash = 0;
-  for (const entry of port.store.backend.entries()) {
+  for (const entry of entries) {
     hash = crc32cOfByteString(entry.bucket, hash);
     hash = crc32cOfByteString(entry.key, hash);
     hash = crc32c(entry.value, hash);
