@@ -48,6 +48,11 @@ export interface MemberOptions {
   readonly maxRequestBytes?: number;
   /** Most operations in one txn (etcd default 128). */
   readonly maxTxnOps?: number;
+  /**
+   * The leader promotes a learner to voter once its log has stayed close to the leader's for a
+   * while (etcd leaves promotion to the operator; this is its stated direction). Default true.
+   */
+  readonly autoPromoteLearners?: boolean;
   /** Backend engine (default memory). */
   readonly engine?: BackendEngine;
   readonly clock?: Clock;
@@ -204,6 +209,7 @@ export function resolveMemberOptions(options: MemberOptions): ResolvedMemberOpti
     maxRequestBytes: requireInteger('maxRequestBytes', options.maxRequestBytes ?? MEMBER_DEFAULTS.maxRequestBytes, 1, 64 * 1024 * 1024),
     maxTxnOps: requireInteger('maxTxnOps', options.maxTxnOps ?? MEMBER_DEFAULTS.maxTxnOps, 1, 1_000_000),
     engine,
+    autoPromoteLearners: options.autoPromoteLearners ?? true,
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
     fileSystem: options.fileSystem,

@@ -30,6 +30,7 @@ import { MembershipChanges } from './membership.js';
 import { AutoCompactor } from './auto-compactor.js';
 import { BackendQuota } from './quota.js';
 import { DataDirLock } from './data-dir-lock.js';
+import { autoPromoteTiming, AutoPromoter } from './auto-promoter.js';
 import type { MetricsSink, MetricsSource } from './metrics/sink.js';
 import { noMetrics } from './metrics/sink.js';
 import { AlarmRequest_AlarmAction, AlarmType } from '../gen/etcdserverpb/rpc_pb.js';
@@ -74,6 +75,7 @@ export class Member implements ServerPort {
   private autoCompactor: AutoCompactor | undefined;
   private quota!: BackendQuota;
   private dataDirLock: DataDirLock | undefined;
+  private autoPromoter: AutoPromoter | undefined;
   /** Where the member's parts report metrics (start.ts passes the member's registry). */
   private metrics: MetricsSink = noMetrics;
   private appliedInReady = 0;
@@ -211,6 +213,16 @@ export class Member implements ServerPort {
         },
       }, options.clock, options.autoCompactionRetentionHours * 3_600_000);
       this.autoCompactor.start();
+    }
+    if (options.autoPromoteLearners) {
+      this.autoPromoter = new AutoPromoter({
+        isLeader: () => this.isLeader(),
+        learnerIds: () => [...this.cluster.members.values()].filter((m) => m.isLearner).map((m) => m.id),
+        raftProgress: () => this.raftProgress(),
+        raftLastIndex: () => this.raftLastIndex(),
+        promote: (id) => this.membership.promote(id),
+      }, options.clock, autoPromoteTiming(options.electionTimeoutMs), options.logger);
+      this.autoPromoter.start();
     }
     this.quota = new BackendQuota({ backendBytes: () => this.backendBytes() }, options.quotaBackendBytes);
     options.logger.info('member started', { name: options.name, id: this.memberId.toString(16), clusterId: this.cluster.clusterId.toString(16), engine: options.engine });
@@ -744,6 +756,7 @@ export class Member implements ServerPort {
     try {
       this.cancelLessorTick?.();
       this.autoCompactor?.stop();
+      this.autoPromoter?.stop();
       await this.driver.stop();
       const stopped = serverError('stopped');
       this.waits.cancelAll(stopped);
