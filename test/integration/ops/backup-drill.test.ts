@@ -39,7 +39,19 @@ describe.skipIf(skip !== undefined)(`backup drill (${KEYS} keys, 3 members)`, ()
     try {
       const client = source.client();
       for (let start = 0; start < KEYS; start += 500) {
-        await Promise.all(Array.from({ length: Math.min(500, KEYS - start) }, (_, i) => client.put(`drill/${start + i}`).value(`value-${start + i}`)));
+        // A put that timed out on a loaded machine is sent again: it writes the same value, so
+        // landing twice changes nothing the drill compares (HashKV is taken after all writes).
+        const put = async (n: number): Promise<void> => {
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await client.put(`drill/${n}`).value(`value-${n}`);
+              return;
+            } catch (error) {
+              if (attempt >= 5 || !/UNAVAILABLE|timed out/.test(String(error))) throw error;
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(500, KEYS - start) }, (_, i) => put(start + i)));
       }
       await waitFor(async () => {
         const hashes = hashKv(await etcdctl(source.endpoints(), ['endpoint', 'hashkv', '-w', 'json']));
