@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { CONCLAVE_VERSION } from '../server/version.js';
 import { Command, CommanderError } from 'commander';
 import type { CliContext, Register } from './context.js';
 import { EXIT_OK, EXIT_USAGE } from './context.js';
@@ -13,6 +13,7 @@ import { register as kv } from './commands/kv.js';
 import { register as lease } from './commands/lease.js';
 import { register as cluster } from './commands/cluster.js';
 import { register as services } from './commands/services.js';
+import { register as snapshot } from './snapshot/command.js';
 
 /** Every command, one module each: adding a command is one line here. */
 const COMMANDS: readonly Register[] = [
@@ -25,6 +26,7 @@ const COMMANDS: readonly Register[] = [
   cluster,
   services,
   dashboard,
+  snapshot,
 ];
 
 /** The `conclave` program with every command registered; output goes through `io`. */
@@ -32,7 +34,7 @@ export function createProgram(context: CliContext): Command {
   const { io } = context;
   const program = new Command('conclave')
     .description('Conclave: a Raft-replicated key-value server speaking the etcd v3 API, and tools for the coordination recipes')
-    .version(`conclave ${packageVersion()}`, '--version', 'print the version')
+    .version(`conclave ${CONCLAVE_VERSION}`, '--version', 'print the version')
     .helpOption('-h, --help', 'print this help')
     .helpCommand('help [command]', 'print the help of a command')
     .exitOverride()
@@ -78,17 +80,4 @@ export async function runCli(argv: readonly string[], io: CommandIo): Promise<nu
     return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   }
   return context.exitCode;
-}
-
-/** The version in the package's package.json (two levels up from src/cli, three from dist/src/cli). */
-function packageVersion(): string {
-  for (const relative of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'conclave' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not at this level
-    }
-  }
-  return 'unknown';
 }

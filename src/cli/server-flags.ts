@@ -43,6 +43,10 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
   { name: 'peer-key-file', kind: 'value', option: 'peerKeyFile', conversion: 'string', valueName: 'path', description: 'PEM private key of --peer-cert-file' },
   { name: 'peer-trusted-ca-file', kind: 'value', option: 'peerTrustedCaFile', conversion: 'string', valueName: 'path', description: 'PEM CA bundle that verifies peers (dialed and dialing)' },
   { name: 'peer-client-cert-auth', kind: 'boolean', option: 'peerClientCertAuth', conversion: 'boolean', description: 'require peer certificates signed by --peer-trusted-ca-file', defaultText: 'false' },
+  // ---- issue 12 (operability): metrics listener ----
+  { name: 'listen-metrics-urls', kind: 'value', option: 'listenMetricsUrls', conversion: 'urls', valueName: 'urls', description: 'extra http URLs serving /metrics, /health, /livez, /readyz and /version (the client URLs serve them too)', defaultText: 'none' },
+  { name: 'auto-promote-learners', kind: 'boolean', option: 'autoPromoteLearners', conversion: 'boolean', description: 'the leader promotes a learner once it has kept up with the log for 3 election timeouts (--auto-promote-learners=false: by hand only)', defaultText: 'true' },
+  // ---- end of issue 12 flags ----
   { name: 'engine', kind: 'value', option: 'engine', conversion: 'choice', choices: ['memory', 'lmdb'], valueName: 'memory|lmdb', description: 'backend engine: memory (rebuilt from snapshot + WAL on start) or lmdb (on disk)', defaultText: d.engine },
   { name: 'listen-dashboard-url', kind: 'value', conversion: 'string', valueName: 'url', description: 'http://host:port to serve the web dashboard on, against this member\'s own client URL (off by default; read-only)' },
   { name: 'log-level', kind: 'value', conversion: 'choice', choices: LOG_LEVELS, valueName: 'level', description: 'debug, info, warn or error', defaultText: 'info' },

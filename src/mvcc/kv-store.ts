@@ -70,6 +70,11 @@ export class MvccStore {
     return this.state.currentRev;
   }
 
+  /** Keys in the key index, deleted ones with history included (etcd's keys_total gauge). */
+  get indexedKeys(): number {
+    return this.state.index.size;
+  }
+
   get compactRevision(): number {
     return this.state.compactRev;
   }

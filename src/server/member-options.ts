@@ -22,6 +22,8 @@ export interface MemberOptions {
   readonly listenClientUrls?: readonly string[];
   /** Client URLs to advertise (default: the listen URLs). */
   readonly advertiseClientUrls?: readonly string[];
+  /** Extra http URLs serving only /metrics, /health, /livez, /readyz, /version (etcd `--listen-metrics-urls`). Default none. */
+  readonly listenMetricsUrls?: readonly string[];
   /** Peer URLs to listen on (default http://127.0.0.1:2380). */
   readonly listenPeerUrls?: readonly string[];
   /** Peer URLs to advertise (default: the listen URLs). */
@@ -46,6 +48,11 @@ export interface MemberOptions {
   readonly maxRequestBytes?: number;
   /** Most operations in one txn (etcd default 128). */
   readonly maxTxnOps?: number;
+  /**
+   * The leader promotes a learner to voter once its log has stayed close to the leader's for a
+   * while (etcd leaves promotion to the operator; this is its stated direction). Default true.
+   */
+  readonly autoPromoteLearners?: boolean;
   /** Backend engine (default memory). */
   readonly engine?: BackendEngine;
   readonly clock?: Clock;
@@ -124,6 +131,12 @@ function urls(option: string, values: readonly string[]): string[] {
   });
 }
 
+function metricsUrls(values: readonly string[]): string[] {
+  const list = values.length === 0 ? [] : urls('listenMetricsUrls', values);
+  for (const url of list) if (!url.startsWith('http://')) throw new InvalidOptionError('listenMetricsUrls', `${url}: only http metrics URLs are supported`);
+  return list;
+}
+
 /** Parses etcd's `name=url,name=url` initial-cluster syntax. */
 export function parseInitialCluster(text: string): Map<string, string[]> {
   const members = new Map<string, string[]>();
@@ -137,6 +150,23 @@ export function parseInitialCluster(text: string): Map<string, string[]> {
   }
   if (members.size === 0) throw new InvalidOptionError('initialCluster', 'names no member');
   return members;
+}
+
+/**
+ * etcd's start-up checks of `--initial-cluster` against the member itself: no URL under two
+ * names, this member's name present, and its URLs there exactly its advertised peer URLs (a
+ * member started under the wrong name would otherwise join as a second entry for one URL).
+ */
+export function validateInitialCluster(text: string, name: string, advertisePeerUrls: readonly string[]): void {
+  const members = parseInitialCluster(text);
+  const all = [...members.values()].flat();
+  if (new Set(all).size !== all.length) throw new InvalidOptionError('initialCluster', `initial cluster ${text} has duplicate url`);
+  const mine = members.get(name);
+  if (mine === undefined) throw new InvalidOptionError('initialCluster', `couldn't find local name ${JSON.stringify(name)} in the initial cluster configuration`);
+  const sorted = (urls: readonly string[]): string => [...urls].sort().join(',');
+  if (sorted(mine) !== sorted(advertisePeerUrls)) {
+    throw new InvalidOptionError('initialCluster', `has ${name}=${mine.join(',')} but missing from initialAdvertisePeerUrls=${advertisePeerUrls.join(',')} (${JSON.stringify(sorted(advertisePeerUrls))} != ${JSON.stringify(sorted(mine))})`);
+  }
 }
 
 export function resolveMemberOptions(options: MemberOptions): ResolvedMemberOptions {
@@ -156,7 +186,7 @@ export function resolveMemberOptions(options: MemberOptions): ResolvedMemberOpti
   const engine = options.engine ?? MEMBER_DEFAULTS.engine;
   if (engine !== 'memory' && engine !== 'lmdb') throw new InvalidOptionError('engine', "must be 'memory' or 'lmdb'");
   const initialCluster = options.initialCluster ?? `${name}=${initialAdvertisePeerUrls.join(`,${name}=`)}`;
-  parseInitialCluster(initialCluster);
+  validateInitialCluster(initialCluster, name, initialAdvertisePeerUrls);
   const clientTls = resolveTls(CLIENT_TLS_OPTIONS, { certFile: options.certFile, keyFile: options.keyFile, trustedCaFile: options.trustedCaFile, clientCertAuth: options.clientCertAuth }, listenClientUrls);
   const peerTls = resolveTls(PEER_TLS_OPTIONS, { certFile: options.peerCertFile, keyFile: options.peerKeyFile, trustedCaFile: options.peerTrustedCaFile, clientCertAuth: options.peerClientCertAuth }, listenPeerUrls);
   return {
@@ -165,6 +195,7 @@ export function resolveMemberOptions(options: MemberOptions): ResolvedMemberOpti
     listenClientUrls,
     advertiseClientUrls: urls('advertiseClientUrls', options.advertiseClientUrls ?? listenClientUrls),
     listenPeerUrls,
+    listenMetricsUrls: metricsUrls(options.listenMetricsUrls ?? []),
     initialAdvertisePeerUrls,
     initialCluster,
     initialClusterState,
@@ -178,6 +209,7 @@ export function resolveMemberOptions(options: MemberOptions): ResolvedMemberOpti
     maxRequestBytes: requireInteger('maxRequestBytes', options.maxRequestBytes ?? MEMBER_DEFAULTS.maxRequestBytes, 1, 64 * 1024 * 1024),
     maxTxnOps: requireInteger('maxTxnOps', options.maxTxnOps ?? MEMBER_DEFAULTS.maxTxnOps, 1, 1_000_000),
     engine,
+    autoPromoteLearners: options.autoPromoteLearners ?? true,
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
     fileSystem: options.fileSystem,

@@ -1,11 +1,10 @@
-import { AlarmRequest_AlarmAction, AlarmType } from '../gen/etcdserverpb/rpc_pb.js';
 import type { Lessor } from './lessor/index.js';
 import type { MemberInfo, ProposalRequest } from './api/ports.js';
 import { AutoCompactor } from './auto-compactor.js';
 import type { ClusterState } from './cluster-state.js';
 import { memberToPb } from './cluster-state.js';
 import type { ResolvedMemberOptions } from './member-options.js';
-import { QuotaWatcher } from './quota.js';
+import { AutoPromoter, autoPromoteTiming } from './auto-promoter.js';
 
 /** How often the lessor checks for expired leases and due checkpoints. */
 const LESSOR_TICK_MS = 500;
@@ -19,8 +18,12 @@ export interface ServicesTarget {
   isLeader(): boolean;
   isStopped(): boolean;
   currentRevision(): number;
-  backendBytes(): number;
   propose(request: ProposalRequest): Promise<unknown>;
+  /** For learner auto-promotion (auto-promoter.ts). */
+  learnerIds(): bigint[];
+  raftProgress(): ReadonlyMap<bigint, { match: number; recentActive: boolean; isLearner: boolean }> | undefined;
+  raftLastIndex(): number;
+  promote(id: bigint): Promise<void>;
 }
 
 /** A background service of the member: started with it, stopped (synchronously) when it stops. */
@@ -30,7 +33,8 @@ export interface MemberService {
 
 /**
  * The one place where a member's background services are built: the lessor's tick, the
- * publication of this member's attributes, periodic auto-compaction and the backend quota.
+ * publication of this member's attributes, periodic auto-compaction and learner
+ * auto-promotion (the backend quota is checked per request, in Member.propose).
  * A new service (metrics, an HTTP endpoint, ...) is added here; the member stops them all.
  */
 export function startMemberServices(target: ServicesTarget): MemberService[] {
@@ -48,17 +52,17 @@ export function startMemberServices(target: ServicesTarget): MemberService[] {
     compactor.start();
     services.push(compactor);
   }
-  const quota = new QuotaWatcher({
-    isLeader: () => target.isLeader(),
-    backendBytes: () => target.backendBytes(),
-    hasNoSpaceAlarm: () => target.cluster.alarms.some((a) => a.alarm === AlarmType.NOSPACE),
-    raiseNoSpaceAlarm: async () => {
-      options.logger.warn('backend exceeds its quota; raising the NOSPACE alarm', { quotaBytes: options.quotaBackendBytes });
-      await target.propose({ case: 'alarm', value: { action: AlarmRequest_AlarmAction.ACTIVATE, memberID: target.memberId, alarm: AlarmType.NOSPACE } as never });
-    },
-  }, options.clock, options.quotaBackendBytes);
-  quota.start();
-  services.push(quota);
+  if (options.autoPromoteLearners) {
+    const promoter = new AutoPromoter({
+      isLeader: () => target.isLeader(),
+      learnerIds: () => target.learnerIds(),
+      raftProgress: () => target.raftProgress(),
+      raftLastIndex: () => target.raftLastIndex(),
+      promote: (id) => target.promote(id),
+    }, options.clock, autoPromoteTiming(options.electionTimeoutMs), options.logger);
+    promoter.start();
+    services.push(promoter);
+  }
   return services;
 }
 

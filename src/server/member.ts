@@ -24,6 +24,11 @@ import { RemovalHandling } from './removal.js';
 import { MemberStateMachine } from './state-machine.js';
 import type { PeerEvents, PeerTransport } from './transport.js';
 import { noPeers } from './transport.js';
+import { BackendQuota } from './quota.js';
+import { DataDirLock } from './data-dir-lock.js';
+import type { MetricsSink, MetricsSource } from './metrics/sink.js';
+import { noMetrics } from './metrics/sink.js';
+import { AlarmRequest_AlarmAction, AlarmType } from '../gen/etcdserverpb/rpc_pb.js';
 
 /** Most linearizable reads waiting at once. */
 const MAX_PENDING_READS = 100_000;
@@ -56,6 +61,13 @@ export class Member implements ServerPort {
   private membership!: MembershipChanges;
   private removal!: RemovalHandling;
   private services: MemberService[] = [];
+  private quota!: BackendQuota;
+  private dataDirLock: DataDirLock | undefined;
+  /** Where the member's parts report metrics (start.ts passes the member's registry). */
+  private metrics: MetricsSink = noMetrics;
+  private appliedInReady = 0;
+  private lastSeenLeader = 0n;
+  private defragmenting: Promise<void> | undefined;
   private stopped = false;
   private readonly done = deferred<void>();
   /** Set when the member stopped because of an error (a failed fsync, a broken invariant). */
@@ -66,9 +78,18 @@ export class Member implements ServerPort {
   }
 
   /** Opens (or creates) the member's data and starts it. */
-  static async start(options: MemberOptions, transportFactory?: TransportFactory): Promise<Member> {
+  static async start(options: MemberOptions, transportFactory?: TransportFactory, metrics: MetricsSink = noMetrics): Promise<Member> {
     const member = new Member(resolveMemberOptions(options));
-    await member.open(transportFactory);
+    member.metrics = metrics;
+    // The data directory is locked for the member's lifetime (a real file system only: the
+    // simulated one is private to its process).
+    if (member.options.fileSystem === undefined) member.dataDirLock = DataDirLock.acquire(member.options.dataDir, member.options.name);
+    try {
+      await member.open(transportFactory);
+    } catch (error) {
+      member.dataDirLock?.release();
+      throw error;
+    }
     return member;
   }
 
@@ -110,10 +131,17 @@ export class Member implements ServerPort {
         this.state.restoreSnapshot(snapshot);
         this.updatePeers();
       },
-      apply: (entry) => this.state.apply(entry),
+      apply: (entry) => {
+        this.appliedInReady += 1;
+        this.state.apply(entry);
+      },
       softStateChanged: (softState) => this.onSoftState(softState),
       readStates: (states) => this.readIndex.onReadStates(states),
-      afterReady: () => this.afterReady(),
+      afterReady: () => {
+        if (this.appliedInReady > 0) this.metrics.readyBatchEntries(this.appliedInReady);
+        this.appliedInReady = 0;
+        return this.afterReady();
+      },
       fatal: (error) => this.fail(error),
     });
     this.updatePeers();
@@ -134,9 +162,13 @@ export class Member implements ServerPort {
       isLeader: () => this.isLeader(),
       isStopped: () => this.stopped,
       currentRevision: () => this.store.currentRevision,
-      backendBytes: () => this.backendBytes(),
       propose: (request) => this.propose(request),
+      learnerIds: () => [...this.cluster.members.values()].filter((m) => m.isLearner).map((m) => m.id),
+      raftProgress: () => this.raftProgress(),
+      raftLastIndex: () => this.raftLastIndex(),
+      promote: (id) => this.membership.promote(id),
     });
+    this.quota = new BackendQuota({ backendBytes: () => this.backendBytes() }, options.quotaBackendBytes);
     options.logger.info('member started', { name: options.name, id: this.memberId.toString(16), clusterId: this.cluster.clusterId.toString(16), engine: options.engine });
   }
 
@@ -147,6 +179,7 @@ export class Member implements ServerPort {
       logger: options.logger,
       onFatal: (error) => this.fail(error),
       catchUpEntries: options.snapshotCatchUpEntries,
+      onWalSyncSeconds: (seconds) => this.metrics.walFsyncSeconds(seconds),
     });
     const initial = parseInitialCluster(options.initialCluster);
     const myPeerUrls = options.initialAdvertisePeerUrls;
@@ -172,6 +205,7 @@ export class Member implements ServerPort {
         const value = { checkpoints: checkpoints.map((c) => ({ ID: c.id, remainingTTL: BigInt(c.remainingTtlSeconds) })) };
         void this.propose({ case: 'leaseCheckpoint', value: value as never }).catch(() => undefined);
       },
+      backendCommitSeconds: (seconds) => this.metrics.backendCommitSeconds(seconds),
     });
     const me = [...this.cluster.members.values()].find((m) => m.peerUrls.some((url) => myPeerUrls.includes(url)));
     if (me !== undefined) this.memberId = me.id;
@@ -210,6 +244,7 @@ export class Member implements ServerPort {
       isStopped: () => this.stopped,
       appliedIndex: () => this.state.appliedIndex,
       kick,
+      proposalFailed: () => this.metrics.proposalFailed(),
     });
     this.readIndex = new ReadIndexBatcher({
       requestReadIndex: (context) => {
@@ -268,6 +303,10 @@ export class Member implements ServerPort {
   }
 
   private onSoftState(state: SoftState): void {
+    if (state.leader !== 0n && state.leader !== this.lastSeenLeader) {
+      this.lastSeenLeader = state.leader;
+      this.metrics.leaderChanged();
+    }
     if (state.role === 'leader') this.lessor.promote(this.options.electionTimeoutMs);
     else if (this.lessor.isPrimary) this.lessor.demote();
     if (state.leader !== 0n) this.proposer.leaderKnown();
@@ -309,8 +348,19 @@ export class Member implements ServerPort {
     return { leader: this.rawNode.raft.lead, isLearner: this.rawNode.raft.isLearner };
   }
 
-  propose(request: ProposalRequest, signal?: AbortSignal): Promise<unknown> {
+  async propose(request: ProposalRequest, signal?: AbortSignal): Promise<unknown> {
+    if (!this.quota.allows(request)) await this.refuseOverQuota(signal);
     return this.proposer.propose(request, signal);
+  }
+
+  /** etcd's quota answer: raise the NOSPACE alarm (once; it is replicated) and refuse the request. */
+  private async refuseOverQuota(signal: AbortSignal | undefined): Promise<never> {
+    if (!this.cluster.alarms.some((a) => a.alarm === AlarmType.NOSPACE && a.memberId === this.memberId)) {
+      this.options.logger.warn('backend quota exceeded; raising the NOSPACE alarm', { quotaBytes: this.options.quotaBackendBytes, backendBytes: this.backendBytes() });
+      // As in etcd, the request is refused whether or not the alarm could be raised now.
+      await this.propose({ case: 'alarm', value: { action: AlarmRequest_AlarmAction.ACTIVATE, memberID: this.memberId, alarm: AlarmType.NOSPACE } as never }, signal).catch(() => undefined);
+    }
+    throw serverError('noSpace');
   }
 
   /** Proposes a membership change whose context carries `requestId`; resolves with the member list. */
@@ -378,6 +428,22 @@ export class Member implements ServerPort {
     };
   }
 
+  /** What the metrics registry reads at scrape time. */
+  metricsSource(): MetricsSource {
+    return {
+      hasLeader: () => this.leaderId() !== 0n,
+      isLeader: () => this.isLeader(),
+      isLearner: () => this.rawNode.raft.isLearner,
+      committedIndex: () => this.rawNode.raft.raftLog.committed,
+      appliedIndex: () => this.state.appliedIndex,
+      pendingProposals: () => this.proposer.waits.size,
+      dbSizeBytes: () => this.state.backendSize().totalBytes,
+      dbSizeInUseBytes: () => this.state.backendSize().inUseBytes,
+      keysTotal: () => this.store.indexedKeys,
+      watchers: () => this.watchable.stats(),
+    };
+  }
+
   /** Raft progress of every member, known on the leader only (for membership checks). */
   raftProgress(): ReadonlyMap<bigint, { match: number; recentActive: boolean; isLearner: boolean }> | undefined {
     return this.rawNode.status().progress;
@@ -409,8 +475,22 @@ export class Member implements ServerPort {
     return this.state.backendSnapshot();
   }
 
-  async defragment(): Promise<void> {
-    this.state.flush();
+  /**
+   * Rewrites the backend compactly (etcd's Defragment). Calls that arrive while one runs
+   * share it, as etcd runs one defragmentation at a time.
+   */
+  defragment(): Promise<void> {
+    if (this.stopped) return Promise.reject(serverError('stopped'));
+    this.defragmenting ??= (async () => {
+      const before = this.state.backendSize().totalBytes;
+      try {
+        await this.state.defragment();
+        this.options.logger.info('defragmented the backend', { engine: this.options.engine, beforeBytes: before, afterBytes: this.state.backendSize().totalBytes });
+      } finally {
+        this.defragmenting = undefined;
+      }
+    })();
+    return this.defragmenting;
   }
 
   /** Hands leadership to another voter (used on SIGTERM); resolves when done or after a timeout. */
@@ -435,11 +515,14 @@ export class Member implements ServerPort {
       this.readIndex.close(stopped);
       this.watchable.close();
       await this.transport.close();
+      await this.defragmenting?.catch(() => undefined);
       this.state.close();
       await this.storage.close();
       this.done.resolve();
     } catch (error) {
       this.done.reject(error);
+    } finally {
+      this.dataDirLock?.release();
     }
     return this.done.promise;
   }

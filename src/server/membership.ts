@@ -84,21 +84,25 @@ export class MembershipChanges {
     const learner = progress.get(id);
     const leaderLast = this.target.raftLastIndex();
     if (learner === undefined || learner.match < PROMOTE_READY_RATIO * leaderLast) throw serverError('learnerNotReady');
-    this.requireQuorumAfter(1);
+    this.requireQuorumAfter(1, undefined, id);
     await this.propose([{ type: 'addVoter', nodeId: id }], { ...member, isLearner: false }, signal);
   }
 
   /**
    * etcd's strict reconfiguration check: after adding `adding` voters and removing
    * `removedId` (if given), the voters known to be started (active in raft, by the leader's view) must still be a
-   * quorum of the new voter set.
+   * quorum of the new voter set. A learner being promoted (`promotingId`) counts as started,
+   * and adding a second voter to a one-member cluster is allowed (etcd's restore-and-grow case:
+   * 1 started of 2).
    */
-  private requireQuorumAfter(adding: number, removedId?: bigint): void {
+  private requireQuorumAfter(adding: number, removedId?: bigint, promotingId?: bigint): void {
     const progress = this.target.raftProgress();
     if (progress === undefined) return; // only the leader knows; followers forward nothing here
     const voters = [...this.target.cluster.members.values()].filter((m) => !m.isLearner && m.id !== removedId);
-    const started = voters.filter((m) => m.id === this.target.memberId || progress.get(m.id)?.recentActive === true).length;
+    let started = voters.filter((m) => m.id === this.target.memberId || progress.get(m.id)?.recentActive === true).length;
+    if (promotingId !== undefined) started += 1;
     const total = voters.length + adding;
+    if (adding === 1 && promotingId === undefined && voters.length === 1 && started === 1) return;
     if (started < Math.floor(total / 2) + 1) throw serverError('memberNotEnoughStarted');
   }
 

@@ -25,6 +25,8 @@ export interface ProposerTarget {
   appliedIndex(): number;
   /** Schedules the ready loop (after every input to the RawNode). */
   kick(): void;
+  /** A proposal ended in an error (etcd_server_proposals_failed_total). */
+  proposalFailed(): void;
 }
 
 /**
@@ -122,6 +124,7 @@ export class Proposer {
       return result.value;
     } catch (error) {
       this.waits.cancel(id, error);
+      this.target.proposalFailed();
       throw error;
     } finally {
       cancelTimer?.();

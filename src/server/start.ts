@@ -10,6 +10,12 @@ import { createServer } from 'node:net';
 import { ConclaveError } from '../base/errors.js';
 import { GrpcPeerTransport, hostPort } from './peer/grpc-peer-transport.js';
 import { serverCredentialsFor } from './tls.js';
+import { ServerCredentials } from '@grpc/grpc-js';
+import { MemberMetrics } from './metrics/member-metrics.js';
+import { httpEndpoints } from './http/http-endpoints.js';
+import { listenHttp, listenShared } from './http/shared-listener.js';
+import type { SharedListener } from './http/shared-listener.js';
+import { CONCLAVE_VERSION } from './version.js';
 
 /** A running member with its client and peer listeners. */
 export interface RunningMember {
@@ -34,8 +40,9 @@ export interface RunningMember {
 export async function startMember(options: MemberOptions): Promise<RunningMember> {
   // Like etcd, make sure the listen addresses are free before touching the data directory: a
   // start that fails on a busy port must not leave a freshly bootstrapped member behind.
-  await assertAddressesFree([...(options.listenClientUrls ?? MEMBER_DEFAULTS.listenClientUrls), ...(options.listenPeerUrls ?? MEMBER_DEFAULTS.listenPeerUrls)]);
+  await assertAddressesFree([...(options.listenClientUrls ?? MEMBER_DEFAULTS.listenClientUrls), ...(options.listenPeerUrls ?? MEMBER_DEFAULTS.listenPeerUrls), ...(options.listenMetricsUrls ?? [])]);
   let transport: GrpcPeerTransport | undefined;
+  const metrics = new MemberMetrics();
   const member = await Member.start(options, (m, events) => {
     transport = new GrpcPeerTransport({
       memberId: m.memberId,
@@ -48,19 +55,31 @@ export async function startMember(options: MemberOptions): Promise<RunningMember
       events,
     });
     return transport;
-  });
+  }, metrics);
+  metrics.attach(member.metricsSource());
   let api: GrpcApiServer | undefined;
+  const httpListeners: SharedListener[] = [];
   try {
     const peerPorts = await transport!.listen();
     api = createGrpcServer(member, {
       clock: member.options.clock,
       maxRequestBytes: member.options.maxRequestBytes,
       quotaBackendBytes: member.options.quotaBackendBytes,
+      metrics,
     });
+    const http = httpEndpoints(member, metrics, { version: CONCLAVE_VERSION });
     const clientUrls: string[] = [];
     for (const url of member.options.listenClientUrls) {
-      const port = await api.bind(hostPort(url), serverCredentialsFor(url, member.options.clientTls));
+      let port: number;
       const parsed = new URL(url);
+      if (parsed.protocol === 'http:') {
+        // gRPC and HTTP/1.1 on one port, as etcd serves them (https URLs are gRPC only for now).
+        const listener = await listenShared(parsed.hostname.replace(/^\[|\]$/g, ''), Number(parsed.port), api.server.createConnectionInjector(ServerCredentials.createInsecure()), http);
+        httpListeners.push(listener);
+        port = listener.port;
+      } else {
+        port = await api.bind(hostPort(url), serverCredentialsFor(url, member.options.clientTls));
+      }
       parsed.port = String(port);
       clientUrls.push(`${parsed.protocol}//${parsed.host}`);
     }
@@ -69,15 +88,25 @@ export async function startMember(options: MemberOptions): Promise<RunningMember
       parsed.port = String(peerPorts[i]);
       return `${parsed.protocol}//${parsed.host}`;
     });
+    for (const url of member.options.listenMetricsUrls) {
+      const parsed = new URL(url);
+      httpListeners.push(await listenHttp(parsed.hostname.replace(/^\[|\]$/g, ''), Number(parsed.port), http));
+    }
+    const closeHttp = (): Promise<void> => Promise.all(httpListeners.splice(0).map((l) => l.close())).then(() => undefined);
     let closing: Promise<void> | undefined;
     const stop = async (graceful: boolean, error?: unknown): Promise<void> => {
       if (graceful) await member.transferLeadershipAway();
       if (graceful) await api!.shutdown();
       else api!.forceShutdown();
+      await closeHttp();
       if (error === undefined) await member.close();
       else await member.destroy(error);
     };
-    void member.stoppedPromise.then(() => api?.forceShutdown(), () => api?.forceShutdown());
+    const stopListening = (): void => {
+      api?.forceShutdown();
+      void closeHttp();
+    };
+    void member.stoppedPromise.then(stopListening, stopListening);
     return {
       member,
       clientUrls,
@@ -89,6 +118,7 @@ export async function startMember(options: MemberOptions): Promise<RunningMember
     };
   } catch (error) {
     api?.forceShutdown();
+    await Promise.all(httpListeners.map((l) => l.close()));
     await member.destroy(error);
     throw error;
   }

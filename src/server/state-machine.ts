@@ -21,6 +21,8 @@ export interface StateMachineHooks {
   /** The leader's lessor found expired leases: propose their revocation. */
   leasesExpired(ids: readonly bigint[]): void;
   leaseCheckpoints(checkpoints: readonly LeaseCheckpoint[]): void;
+  /** How long one lmdb batch commit took (for etcd_disk_backend_commit_duration_seconds). */
+  backendCommitSeconds(seconds: number): void;
 }
 
 /**
@@ -76,7 +78,7 @@ export class MemberStateMachine {
     if (this.options.engine === 'lmdb') {
       const path = join(this.options.dataDir, 'backend');
       await mkdir(path, { recursive: true });
-      this.backend = new LmdbBackend({ path });
+      this.backend = new LmdbBackend({ path, onCommitSeconds: (seconds) => this.hooks.backendCommitSeconds(seconds) });
     } else {
       this.backend = new MemoryBackend();
     }
@@ -155,6 +157,11 @@ export class MemberStateMachine {
     // Materialized first so that the stream is one consistent point in time.
     const chunks = [...writeSnapshot(this.backend)];
     for (const chunk of chunks) yield chunk;
+  }
+
+  /** Rewrites the backend compactly (see Backend.defragment). */
+  defragment(): Promise<void> {
+    return this.backend.defragment();
   }
 
   flush(): void {

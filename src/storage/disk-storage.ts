@@ -176,12 +176,15 @@ export class DiskStorage implements Storage {
       this.checkUpdate(snapshot, entries);
       if (snapshot !== undefined) await this.wal.guard(() => this.snapshots.save(snapshot));
       const hardState = update.hardState !== undefined && this.wal.hardStateChanged(update.hardState) ? update.hardState : undefined;
+      const sync = update.mustSync !== false || entries.length > 0 || snapshot !== undefined;
+      const startedMs = performance.now();
       await this.wal.append({
         marker: snapshot === undefined ? undefined : { index: snapshot.metadata.index, term: snapshot.metadata.term, replacesLog: true },
         entries,
         hardState,
-        sync: update.mustSync !== false || entries.length > 0 || snapshot !== undefined,
+        sync,
       });
+      if (sync) this.options.onWalSyncSeconds((performance.now() - startedMs) / 1000);
       if (snapshot !== undefined) this.cache.applySnapshot(snapshot);
       this.cache.append(entries);
       if (update.hardState !== undefined) this.cache.setHardState(update.hardState);

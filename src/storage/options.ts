@@ -31,6 +31,8 @@ export interface StorageOptions {
    */
   readonly onFatal?: (error: StorageFatalError) => void;
   readonly logger?: Logger;
+  /** Told how long each synced WAL append took, in seconds (the member's fsync metric). */
+  readonly onWalSyncSeconds?: (seconds: number) => void;
 }
 
 export type ResolvedStorageOptions = Required<StorageOptions>;
@@ -60,6 +62,7 @@ export function resolveStorageOptions(options: StorageOptions = {}): ResolvedSto
     catchUpEntries: requireInteger('catchUpEntries', options.catchUpEntries ?? 5000, 0, 100_000_000),
     onFatal: options.onFatal ?? exitOnFatal,
     logger: options.logger ?? silentLogger,
+    onWalSyncSeconds: options.onWalSyncSeconds ?? (() => undefined),
   };
   if (typeof resolved.onFatal !== 'function') throw new InvalidOptionError('onFatal', 'must be a function');
   if (resolved.maxPendingBytes < resolved.maxRecordBytes) {

@@ -1,9 +1,8 @@
-// Periodic auto-compaction and the backend quota, on a fake clock: the leader compacts to the
-// revision it saw one retention ago, followers never compact; the quota raises NOSPACE once.
+// Periodic auto-compaction on a fake clock: the leader compacts to the
+// revision it saw one retention ago, followers never compact.
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/base/clock.js';
 import { AutoCompactor } from '../../src/server/auto-compactor.js';
-import { QuotaWatcher } from '../../src/server/quota.js';
 
 describe('AutoCompactor', () => {
   it('compacts, on the leader only, to the revision sampled one retention ago', async () => {
@@ -29,23 +28,5 @@ describe('AutoCompactor', () => {
     expect(compactions).toEqual([1, 21]);
     compactor.stop();
     expect(clock.pendingTimers()).toBe(0);
-  });
-});
-
-describe('QuotaWatcher', () => {
-  it('raises the NOSPACE alarm once when the backend passes the quota on the leader', async () => {
-    const clock = new FakeClock();
-    let bytes = 10;
-    let alarm = false;
-    let raised = 0;
-    const quota = new QuotaWatcher({ isLeader: () => true, backendBytes: () => bytes, hasNoSpaceAlarm: () => alarm, raiseNoSpaceAlarm: async () => { raised += 1; alarm = true; } }, clock, 100, 1000);
-    quota.start();
-    clock.advance(1000);
-    expect(raised).toBe(0);
-    bytes = 101;
-    clock.advance(1000);
-    clock.advance(1000);
-    expect(raised).toBe(1);
-    quota.stop();
   });
 });

@@ -58,7 +58,7 @@ export class InvariantChecker {
   private readonly readFloor = new Map<string, number>();
   readsChecked = 0;
 
-  private fail(property: string, detail: string): void {
+  fail(property: string, detail: string): void {
     if (this.violation === undefined) this.violation = { property, detail, step: this.step };
   }
 

@@ -19,6 +19,7 @@ export function defineSimulationPart(part: 0 | 1): void {
       // The faults really happened (a simulation that injects nothing proves nothing).
       expect(summary.crashes).toBeGreaterThan(count / 4);
       expect(summary.confChanges).toBeGreaterThan(count / 4);
+      expect(summary.autoPromotions).toBeGreaterThan(count / 100);
       expect(summary.messagesDropped).toBeGreaterThan(summary.messagesSent / 100);
       expect(summary.readsChecked).toBeGreaterThan(count);
     }, 600_000);

@@ -15,13 +15,14 @@ export interface SeedRangeSummary {
   readsChecked: number;
   crashes: number;
   confChanges: number;
+  autoPromotions: number;
   messagesSent: number;
   messagesDropped: number;
   failures: SimulationResult[];
 }
 
 export function emptySummary(): SeedRangeSummary {
-  return { seeds: 0, steps: 0, ticks: 0, checks: 0, committedEntries: 0, leaders: 0, readsChecked: 0, crashes: 0, confChanges: 0, messagesSent: 0, messagesDropped: 0, failures: [] };
+  return { seeds: 0, steps: 0, ticks: 0, checks: 0, committedEntries: 0, leaders: 0, readsChecked: 0, crashes: 0, confChanges: 0, autoPromotions: 0, messagesSent: 0, messagesDropped: 0, failures: [] };
 }
 
 export function addResult(summary: SeedRangeSummary, result: SimulationResult): void {
@@ -34,6 +35,7 @@ export function addResult(summary: SeedRangeSummary, result: SimulationResult): 
   summary.readsChecked += result.readsChecked;
   summary.crashes += result.crashes;
   summary.confChanges += result.confChanges;
+  summary.autoPromotions += result.autoPromotions;
   summary.messagesSent += result.messagesSent;
   summary.messagesDropped += result.messagesDropped;
   if (result.violation !== undefined) summary.failures.push(result);
@@ -62,5 +64,5 @@ export function describeFailure(result: SimulationResult): string {
 }
 
 export function describeSummary(s: SeedRangeSummary): string {
-  return `seeds=${s.seeds} steps=${s.steps} ticks=${s.ticks} invariant-checks=${s.checks} committed-entries=${s.committedEntries} leaders=${s.leaders} reads-checked=${s.readsChecked} crashes=${s.crashes} conf-changes=${s.confChanges} messages=${s.messagesSent} dropped=${s.messagesDropped} violations=${s.failures.length}`;
+  return `seeds=${s.seeds} steps=${s.steps} ticks=${s.ticks} invariant-checks=${s.checks} committed-entries=${s.committedEntries} leaders=${s.leaders} reads-checked=${s.readsChecked} crashes=${s.crashes} conf-changes=${s.confChanges} auto-promotions=${s.autoPromotions} messages=${s.messagesSent} dropped=${s.messagesDropped} violations=${s.failures.length}`;
 }

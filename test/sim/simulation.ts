@@ -19,6 +19,7 @@ import { HarnessNode } from '../raft/support/harness-node.js';
 import type { Violation } from './checker.js';
 import { InvariantChecker } from './checker.js';
 import { CALM_NETWORK, SimNetwork } from './network.js';
+import { SimAutoPromotion } from './auto-promotion.js';
 
 /** After healing, a leader must be elected and a proposal committed everywhere within this many ticks. */
 export const LIVENESS_TICKS = 400;
@@ -38,6 +39,8 @@ export interface SimulationOptions {
   readonly bugs?: RaftTestingBugs;
   /** Record a line per notable event (for replaying a failure by hand). */
   readonly trace?: boolean;
+  /** Learner auto-promotion running on the leader; drawn from the seed (half the seeds) when not given. */
+  readonly autoPromote?: boolean;
 }
 
 export interface SimulationResult {
@@ -52,6 +55,7 @@ export interface SimulationResult {
   readonly readsChecked: number;
   readonly crashes: number;
   readonly confChanges: number;
+  readonly autoPromotions: number;
   readonly messagesSent: number;
   readonly messagesDropped: number;
   readonly trace: string[];
@@ -98,6 +102,14 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   let confChanges = 0;
   /** The newest configuration any node applied, and at which index. */
   let newestConfig = { index: 0, voters: new Set(ids), learners: new Set<NodeId>() };
+
+  // Drawn from its own generator, so seeds without auto-promotion keep their old schedules.
+  const autoPromote = options.autoPromote ?? new SeededRandom(options.seed * 7 + 3).chance(0.5);
+  const autoPromotion = autoPromote ? new SimAutoPromotion({
+    leader: () => leaders().sort((a, b) => b.harness.rawNode.raft.term - a.harness.rawNode.raft.term)[0]?.harness.rawNode,
+    fail: (property, detail) => checker.fail(property, detail),
+    proposed: (line) => log(line),
+  }) : undefined;
 
   const live = (): SimNode[] => [...nodes.values()].filter((n) => !n.down && !n.removed);
   const pick = <T>(items: T[]): T | undefined => (items.length === 0 ? undefined : items[random.int(items.length)]);
@@ -346,6 +358,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
         }
       }
       tickAll();
+      autoPromotion?.tick();
       processReadies(crashAfterPersistProbability);
     }
 
@@ -428,6 +441,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     readsChecked: stats.readsChecked,
     crashes,
     confChanges,
+    autoPromotions: autoPromotion?.promotions ?? 0,
     messagesSent: network.sent,
     messagesDropped: network.dropped,
     trace,

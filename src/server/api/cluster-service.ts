@@ -10,7 +10,7 @@ import {
 } from '../../gen/etcdserverpb/rpc_pb.js';
 import type * as pb from '../../gen/etcdserverpb/rpc_pb.js';
 import { serverError } from '../errors.js';
-import { responseHeader } from './header.js';
+import { clusterHeader } from './header.js';
 import type { MemberInfo, ServerPort } from './ports.js';
 import { bindService, type ServiceBinding } from './service-definition.js';
 import { unary } from './unary.js';
@@ -51,25 +51,25 @@ export function clusterService(port: ServerPort): ServiceBinding {
     memberAdd: unary<pb.MemberAddRequest, pb.MemberAddResponse>(async (req, { signal }) => {
       checkUrls(req.peerURLs);
       const added = await port.addMember(req.peerURLs, req.isLearner, signal);
-      return create(MemberAddResponseSchema, { header: responseHeader(port), member: memberToPb(added), members: memberList(port) });
+      return create(MemberAddResponseSchema, { header: clusterHeader(port), member: memberToPb(added), members: memberList(port) });
     }),
     memberRemove: unary<pb.MemberRemoveRequest, pb.MemberRemoveResponse>(async (req, { signal }) => {
       await port.removeMember(req.ID, signal);
-      return create(MemberRemoveResponseSchema, { header: responseHeader(port), members: memberList(port) });
+      return create(MemberRemoveResponseSchema, { header: clusterHeader(port), members: memberList(port) });
     }),
     memberUpdate: unary<pb.MemberUpdateRequest, pb.MemberUpdateResponse>(async (req, { signal }) => {
       checkUrls(req.peerURLs);
       await port.updateMember(req.ID, req.peerURLs, signal);
-      return create(MemberUpdateResponseSchema, { header: responseHeader(port), members: memberList(port) });
+      return create(MemberUpdateResponseSchema, { header: clusterHeader(port), members: memberList(port) });
     }),
     memberList: unary<pb.MemberListRequest, pb.MemberListResponse>(async (req, { signal }) => {
       // etcd 3.5: a linearizable list waits for the read barrier first.
       if (req.linearizable) await port.linearizableReadBarrier(signal);
-      return create(MemberListResponseSchema, { header: responseHeader(port), members: memberList(port) });
+      return create(MemberListResponseSchema, { header: clusterHeader(port), members: memberList(port) });
     }),
     memberPromote: unary<pb.MemberPromoteRequest, pb.MemberPromoteResponse>(async (req, { signal }) => {
       await port.promoteMember(req.ID, signal);
-      return create(MemberPromoteResponseSchema, { header: responseHeader(port), members: memberList(port) });
+      return create(MemberPromoteResponseSchema, { header: clusterHeader(port), members: memberList(port) });
     }),
   });
 }

@@ -27,6 +27,9 @@ import type { ServiceBinding } from './service-definition.js';
 import { watchService } from './watch-service.js';
 import { StreamTracker } from './unary.js';
 import { serverError } from '../errors.js';
+import { CONCLAVE_VERSION } from '../version.js';
+import { instrumentHandler } from '../metrics/grpc-instrument.js';
+import type { MetricsSink } from '../metrics/sink.js';
 
 export interface GrpcServerOptions {
   /** Drives the periodic watch progress notifications. */
@@ -35,12 +38,14 @@ export interface GrpcServerOptions {
   readonly maxRequestBytes?: number;
   /** Watch progress notification interval (default 10 minutes, as etcd). */
   readonly progressIntervalMs?: number;
-  /** The version Status reports (default "3.5.0": the API level Conclave speaks). */
+  /** The version Status reports (default: Conclave's own, from package.json). */
   readonly version?: string;
   /** Reported by Status as dbSizeQuota (default 0: not reported). */
   readonly quotaBackendBytes?: number;
   /** How long without a leader before require-leader streams end (default 3000 ms: etcd's 3 election timeouts). */
   readonly noLeaderStreamTimeoutMs?: number;
+  /** Where gRPC call counts go (default: nowhere). */
+  readonly metrics?: MetricsSink;
   /** Extra grpc-js server options (TLS is chosen at bind time). */
   readonly channelOptions?: ChannelOptions;
 }
@@ -71,7 +76,7 @@ const KEEPALIVE_TIMEOUT_MS = 20_000;
 export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): GrpcApiServer {
   const maxRequestBytes = validateMaxRequestBytes(options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
   const quotaBackendBytes = requireInteger('quotaBackendBytes', options.quotaBackendBytes ?? 0, 0);
-  const version = options.version ?? '3.5.0';
+  const version = options.version ?? CONCLAVE_VERSION;
   if (!/^\d+\.\d+\.\d+/.test(version)) throw new InvalidOptionError('version', `expected a semantic version, got ${JSON.stringify(version)}`);
   const limits = { maxRequestBytes };
   const server = new Server({
@@ -95,7 +100,8 @@ export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): 
     electionService(port, limits, tracker),
   ];
   const methods = new Map<string, RegisteredMethod>();
-  const register = (definition: ServiceBinding['definition'], implementation: ServiceBinding['implementation']): void => {
+  const register = (definition: ServiceBinding['definition'], bare: ServiceBinding['implementation']): void => {
+    const implementation = options.metrics === undefined ? bare : instrumentService(options.metrics, definition, bare);
     server.addService(definition, implementation);
     for (const [name, method] of Object.entries(definition)) {
       const handler = implementation[name];
@@ -132,4 +138,14 @@ export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): 
       server.forceShutdown();
     },
   };
+}
+
+/** The service's handlers, each counting its calls into `metrics`. */
+function instrumentService(metrics: MetricsSink, definition: ServiceBinding['definition'], implementation: ServiceBinding['implementation']): ServiceBinding['implementation'] {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(definition)) {
+    const handler = implementation[name];
+    if (handler !== undefined) wrapped[name] = instrumentHandler(metrics, method.path, method.requestStream, method.responseStream, handler as never);
+  }
+  return wrapped as ServiceBinding['implementation'];
 }

@@ -43,3 +43,8 @@ export function responseHeader(port: ServerPort, revision?: number): ResponseHea
 export function fillHeader(port: ServerPort, header: ResponseHeader | undefined): ResponseHeader {
   return responseHeader(port, header === undefined ? undefined : Number(header.revision));
 }
+
+/** The Cluster service's header: etcd fills it without a revision (membership is not in the key space). */
+export function clusterHeader(port: ServerPort): ResponseHeader {
+  return create(ResponseHeaderSchema, { clusterId: port.clusterId(), memberId: port.memberId, raftTerm: BigInt(port.raftTerm()) });
+}

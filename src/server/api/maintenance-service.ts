@@ -14,6 +14,7 @@ import {
 } from '../../gen/etcdserverpb/rpc_pb.js';
 import type * as pb from '../../gen/etcdserverpb/rpc_pb.js';
 import { crc32c, crc32cOfByteString } from '../../storage/crc32c.js';
+import type { BackendEntry } from '../../storage/backend/backend.js';
 import { revisionFromWire } from './convert.js';
 import { responseHeader } from './header.js';
 import type { ApiLimits } from './kv-service.js';
@@ -41,8 +42,13 @@ function alarmsToPb(list: unknown): pb.AlarmMember[] {
 
 /** CRC-32C over every bucket, key and value of the backend (etcd hashes its whole bolt file). */
 export function backendHash(port: ServerPort): number {
+  return entriesHash(port.store.backend.entries());
+}
+
+/** The same CRC-32C over any sequence of backend entries (a backup file's, for `snapshot status`). */
+export function entriesHash(entries: Iterable<BackendEntry>): number {
   let hash = 0;
-  for (const entry of port.store.backend.entries()) {
+  for (const entry of entries) {
     hash = crc32cOfByteString(entry.bucket, hash);
     hash = crc32cOfByteString(entry.key, hash);
     hash = crc32c(entry.value, hash);
@@ -78,6 +84,21 @@ export function unalignSnapshot(saved: Uint8Array): Uint8Array {
   return body.subarray(0, body.length - pad);
 }
 
+/** etcd's AlarmType names, as its text format prints them. */
+const ALARM_NAMES: Record<number, string> = { 0: 'NONE', 1: 'NOSPACE', 2: 'CORRUPT' };
+
+/**
+ * Status' errors as etcd fills them: "etcdserver: no leader" without a leader, then one entry
+ * per active alarm in the protobuf text form etcdctl prints (`memberID:<decimal> alarm:NOSPACE `,
+ * trailing space included).
+ */
+export function statusErrors(own: readonly string[], leader: bigint, alarms: readonly AlarmInfo[]): string[] {
+  const errors = [...own];
+  if (leader === 0n) errors.push('etcdserver: no leader');
+  for (const a of alarms) errors.push(`memberID:${a.memberId} alarm:${ALARM_NAMES[a.alarm] ?? String(a.alarm)} `);
+  return errors;
+}
+
 export function maintenanceService(port: ServerPort, options: MaintenanceOptions): ServiceBinding {
   return bindService(Maintenance, {
     alarm: unary<pb.AlarmRequest, pb.AlarmResponse>(async (req, { signal }) => {
@@ -95,7 +116,7 @@ export function maintenanceService(port: ServerPort, options: MaintenanceOptions
         raftIndex: BigInt(s.raftIndex),
         raftTerm: BigInt(s.raftTerm),
         raftAppliedIndex: BigInt(s.raftAppliedIndex),
-        errors: [...s.errors],
+        errors: statusErrors(s.errors, s.leader, port.alarms()),
         dbSizeInUse: BigInt(s.dbSizeInUseBytes),
         isLearner: s.isLearner,
         dbSizeQuota: BigInt(options.quotaBackendBytes),

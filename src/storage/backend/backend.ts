@@ -57,8 +57,15 @@ export interface Backend {
    * Storage size without walking the data (for Status and the quota): `totalBytes` is what
    * the store occupies, `inUseBytes` what its live data uses (etcd's dbSize and
    * dbSizeInUse). memory: both are the bytes of keys and values; lmdb: file pages up to the
-   * last used one, and pages of the trees, as of the last commit.
+   * last used one, and pages of the trees, as of the last commit, plus the key and value bytes
+   * of writes buffered since (so a quota check sees them).
    */
   size(): BackendSize;
+  /**
+   * Rewrites the store compactly so the space of deleted and compacted data is given back (etcd's
+   * defragment rewrites its bbolt file). Reads and writes may go on meanwhile; a crash at any
+   * point leaves the old or the new copy, never a mix.
+   */
+  defragment(): Promise<void>;
   close(): void;
 }

@@ -1,3 +1,5 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { assert } from '../../base/assert.js';
 import { requireInteger } from '../../base/validate.js';
@@ -14,6 +16,8 @@ export interface LmdbBackendOptions {
    * Buffered writes are visible to reads at once; `flush()` commits them earlier.
    */
   readonly batchOps?: number;
+  /** Told how long each commit to disk took, in seconds (the member's backend commit metric). */
+  readonly onCommitSeconds?: (seconds: number) => void;
 }
 
 const DEFAULT_BATCH_OPS = 10_000;
@@ -28,22 +32,35 @@ const DEFAULT_BATCH_OPS = 10_000;
  */
 export class LmdbBackend implements Backend {
   readonly engine = 'lmdb' as const;
-  private readonly env: RootDatabase;
+  private env: RootDatabase;
+  /** While a compacting copy runs, writes stay buffered (the copy must see one fixed state). */
+  private compacting = false;
+  /** Set when the contents were replaced during a copy: the copy is stale and must not be swapped in. */
+  private copyStale = false;
   private readonly dbs = new Map<Bucket, Database<Buffer, Buffer>>();
   private pending = new Map<Bucket, SortedMap<Uint8Array | null>>();
   private pendingOps = 0;
+  /** Key and value bytes of the buffered writes (size() counts them before they are committed). */
+  private pendingBytes = 0;
   private readonly batchOps: number;
+  private readonly onCommitSeconds: ((seconds: number) => void) | undefined;
   private closed = false;
   readonly path: string;
 
   constructor(options: LmdbBackendOptions) {
     this.path = options.path;
+    this.onCommitSeconds = options.onCommitSeconds;
     this.batchOps = requireInteger('batchOps', options.batchOps ?? DEFAULT_BATCH_OPS, 1, 10_000_000);
-    this.env = open({ path: options.path, maxDbs: 8 });
-    for (const bucket of BUCKETS) {
-      this.dbs.set(bucket, this.env.openDB<Buffer, Buffer>(bucket, { keyEncoding: 'binary', encoding: 'binary' }));
-      this.pending.set(bucket, new SortedMap());
-    }
+    // A defragment killed mid-copy leaves its unfinished copy behind: never used, so removed.
+    rmSync(defragPath(options.path), { recursive: true, force: true });
+    this.env = this.openEnv();
+    for (const bucket of BUCKETS) this.pending.set(bucket, new SortedMap());
+  }
+
+  private openEnv(): RootDatabase {
+    const env = open({ path: this.path, maxDbs: 8 });
+    for (const bucket of BUCKETS) this.dbs.set(bucket, env.openDB<Buffer, Buffer>(bucket, { keyEncoding: 'binary', encoding: 'binary' }));
+    return env;
   }
 
   get(bucket: Bucket, key: ByteString): Uint8Array | undefined {
@@ -65,14 +82,21 @@ export class LmdbBackend implements Backend {
   write(ops: readonly BackendOp[]): void {
     this.checkOpen();
     for (const op of ops) assert(op.key.length > 0 && this.pending.has(op.bucket), 'backend op needs a known bucket and a non-empty key');
-    for (const op of ops) this.pending.get(op.bucket)!.set(op.key, op.value);
+    for (const op of ops) {
+      const previous = this.pending.get(op.bucket)!.set(op.key, op.value);
+      if (previous !== undefined) this.pendingBytes -= op.key.length + (previous?.byteLength ?? 0);
+      this.pendingBytes += op.key.length + (op.value?.byteLength ?? 0);
+    }
     this.pendingOps += ops.length;
     if (this.pendingOps >= this.batchOps) this.flush();
   }
 
   flush(): void {
     this.checkOpen();
-    if (this.pendingOps === 0) return;
+    // During a compacting copy the writes stay buffered (and readable); the raft snapshot and
+    // WAL cover them until then, as they cover any write not yet committed.
+    if (this.pendingOps === 0 || this.compacting) return;
+    const startedMs = performance.now();
     this.env.transactionSync(() => {
       for (const [bucket, overlay] of this.pending) {
         const db = this.db(bucket);
@@ -82,14 +106,18 @@ export class LmdbBackend implements Backend {
         }
       }
     });
+    this.onCommitSeconds?.((performance.now() - startedMs) / 1000);
     for (const overlay of this.pending.values()) overlay.clear();
     this.pendingOps = 0;
+    this.pendingBytes = 0;
   }
 
   replaceAll(entries: Iterable<BackendEntry>): void {
     this.checkOpen();
+    this.copyStale = this.compacting;
     for (const overlay of this.pending.values()) overlay.clear();
     this.pendingOps = 0;
+    this.pendingBytes = 0;
     this.env.transactionSync(() => {
       for (const bucket of BUCKETS) this.db(bucket).clearSync();
       for (const entry of entries) {
@@ -113,11 +141,56 @@ export class LmdbBackend implements Backend {
       const stats = db.getStats() as LmdbStats;
       inUsePages += stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages;
     }
-    return { totalBytes: (envStats.lastPageNumber + 1) * envStats.pageSize, inUseBytes: inUsePages * envStats.pageSize };
+    // Buffered writes count as if committed, so the quota holds between commits (an upper
+    // bound: a buffered overwrite may reuse pages once committed).
+    return {
+      totalBytes: (envStats.lastPageNumber + 1) * envStats.pageSize + this.pendingBytes,
+      inUseBytes: inUsePages * envStats.pageSize + this.pendingBytes,
+    };
+  }
+
+  /**
+   * LMDB never shrinks its file, so the space of deleted pages is given back the way etcd
+   * rewrites bbolt: a compacting copy (mdb_env_copy2 with MDB_CP_COMPACT) of the committed
+   * state into `<path>.defrag/`, fsynced, then renamed over `data.mdb` (atomic) and reopened.
+   * Writes made during the copy stay buffered and are committed into the new file afterwards.
+   */
+  async defragment(): Promise<void> {
+    this.checkOpen();
+    if (this.compacting) throw new Error('a defragment is already running on this backend');
+    this.flush();
+    this.compacting = true;
+    this.copyStale = false;
+    const copyDir = defragPath(this.path);
+    try {
+      rmSync(copyDir, { recursive: true, force: true });
+      mkdirSync(copyDir, { recursive: true });
+      await this.env.backup(copyDir, true);
+      if (this.closed || this.copyStale) return;
+      const copy = join(copyDir, 'data.mdb');
+      const fd = openSync(copy, 'r+');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      // Synchronous from here on: no read or write can run between the swap and the reopen.
+      renameSync(copy, join(this.path, 'data.mdb'));
+      syncDirectory(this.path);
+      const old = this.env;
+      this.dbs.clear();
+      void old.close();
+      this.env = this.openEnv();
+    } finally {
+      this.compacting = false;
+      rmSync(copyDir, { recursive: true, force: true });
+    }
+    if (this.pendingOps >= this.batchOps) this.flush();
   }
 
   close(): void {
     if (this.closed) return;
+    this.compacting = false;
     this.flush();
     this.closed = true;
     void this.env.close();
@@ -131,6 +204,20 @@ export class LmdbBackend implements Backend {
 
   private checkOpen(): void {
     if (this.closed) throw new BackendClosedError(this.engine);
+  }
+}
+
+/** Where a defragment builds its compacted copy: beside the environment, on the same file system (rename must be atomic). */
+function defragPath(path: string): string {
+  return `${path}.defrag`;
+}
+
+function syncDirectory(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -68,6 +68,13 @@ export class MemoryBackend implements Backend {
     return { totalBytes: this.bytes, inUseBytes: this.bytes };
   }
 
+  /** Rebuilds every bucket's map, dropping the slack its chunk arrays kept after deletes. */
+  defragment(): Promise<void> {
+    this.checkOpen();
+    this.replaceAll([...this.entries()]);
+    return Promise.resolve();
+  }
+
   close(): void {
     this.closed = true;
     this.buckets = new Map(); // let the contents be collected even if this object lives on

@@ -19,6 +19,8 @@ export interface ClusterOptions {
   readonly snapshotCount?: number;
   readonly heartbeatIntervalMs?: number;
   readonly electionTimeoutMs?: number;
+  /** Off by default here: these suites promote learners by hand, as etcd operators do. */
+  readonly autoPromoteLearners?: boolean;
 }
 
 export interface NodeSpec {
@@ -113,6 +115,7 @@ export class ConclaveCluster {
       '--election-timeout', String(options.electionTimeoutMs ?? 1_000),
       '--snapshot-count', String(options.snapshotCount ?? 10_000),
       '--log-level', 'debug',
+      `--auto-promote-learners=${options.autoPromoteLearners ?? false}`,
     ];
   }
 

@@ -15,6 +15,7 @@ import { backendHash, unalignSnapshot } from '../../../src/server/api/maintenanc
 import { writeSnapshot } from '../../../src/storage/backend/index.js';
 import { RawClient } from './support/raw-client.js';
 import { startApi, type RunningApi } from './support/api-server.js';
+import { CONCLAVE_VERSION } from '../../../src/server/version.js';
 
 const b = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'latin1'));
 const running: Array<{ api: RunningApi; client: RawClient }> = [];
@@ -261,7 +262,7 @@ describe('cluster and maintenance', () => {
     const { api, client } = await setup();
     await client.unary(KV.method.put, { key: b('k'), value: b('v') });
     const statusResponse = await client.unary(Maintenance.method.status, {});
-    expect(statusResponse).toMatchObject({ ok: { version: '3.5.0', leader: api.port.memberId, raftAppliedIndex: 1n, isLearner: false } });
+    expect(statusResponse).toMatchObject({ ok: { version: CONCLAVE_VERSION, leader: api.port.memberId, raftAppliedIndex: 1n, isLearner: false } });
     expect(await client.unary(Maintenance.method.hash, {})).toMatchObject({ ok: { hash: backendHash(api.port) } });
     const activated = await client.unary(Maintenance.method.alarm, { action: 1, memberID: api.port.memberId, alarm: 1 });
     expect('ok' in activated && activated.ok.alarms).toMatchObject([{ memberID: api.port.memberId, alarm: 1 }]);
