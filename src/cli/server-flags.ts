@@ -43,6 +43,11 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
   { name: 'peer-key-file', kind: 'value', option: 'peerKeyFile', conversion: 'string', valueName: 'path', description: 'PEM private key of --peer-cert-file' },
   { name: 'peer-trusted-ca-file', kind: 'value', option: 'peerTrustedCaFile', conversion: 'string', valueName: 'path', description: 'PEM CA bundle that verifies peers (dialed and dialing)' },
   { name: 'peer-client-cert-auth', kind: 'boolean', option: 'peerClientCertAuth', conversion: 'boolean', description: 'require peer certificates signed by --peer-trusted-ca-file', defaultText: 'false' },
+  // ---- auth flags (issue 11) ----
+  { name: 'auth-token', kind: 'value', option: 'authToken', conversion: 'string', valueName: 'spec', description: 'simple, or jwt,pub-key=PATH,priv-key=PATH,sign-method=RS256', defaultText: d.authToken },
+  { name: 'auth-token-ttl', kind: 'value', option: 'authTokenTtlSeconds', conversion: 'integer', valueName: 'seconds', description: 'how long a simple token lives after its last use', defaultText: String(d.authTokenTtlSeconds) },
+  { name: 'bcrypt-cost', kind: 'value', option: 'bcryptCost', conversion: 'integer', valueName: 'cost', description: 'bcrypt cost of stored passwords (4..31)', defaultText: String(d.bcryptCost) },
+  // ---- end auth flags ----
   { name: 'engine', kind: 'value', option: 'engine', conversion: 'choice', choices: ['memory', 'lmdb'], valueName: 'memory|lmdb', description: 'backend engine: memory (rebuilt from snapshot + WAL on start) or lmdb (on disk)', defaultText: d.engine },
   { name: 'log-level', kind: 'value', conversion: 'choice', choices: LOG_LEVELS, valueName: 'level', description: 'debug, info, warn or error', defaultText: 'info' },
   { name: 'config-file', kind: 'value', valueName: 'path', description: 'JSON file whose keys are these flag names; flags on the command line win' },

@@ -31,6 +31,8 @@ import { AutoCompactor } from './auto-compactor.js';
 import { QuotaWatcher } from './quota.js';
 import { AlarmRequest_AlarmAction, AlarmType } from '../gen/etcdserverpb/rpc_pb.js';
 import { GrpcPeerTransport } from './peer/grpc-peer-transport.js';
+import type { AuthGate } from './auth/gate.js';
+import { openAuth, reloadAuth } from './auth/open.js';
 
 /** Most proposals waiting to be applied on one member at once. */
 const MAX_PENDING_PROPOSALS = 10_000;
@@ -53,6 +55,7 @@ export class Member implements ServerPort {
   store!: MvccStore;
   watchable!: WatchableStore;
   lessor!: Lessor;
+  auth!: AuthGate;
   private backend!: Backend;
   private storage!: DiskStorage;
   private rawNode!: RawNode;
@@ -110,6 +113,7 @@ export class Member implements ServerPort {
       else joined = await this.discoverCluster(initial);
     }
     await this.openBackend();
+    this.auth = await openAuth(this.backend, options);
     const clusterBytes = this.backend.get('meta', CLUSTER_STATE_KEY);
     this.cluster = clusterBytes !== undefined ? ClusterState.decode(clusterBytes) : joined ?? new ClusterState(0n);
     const me = [...this.cluster.members.values()].find((m) => m.peerUrls.some((url) => myPeerUrls.includes(url)));
@@ -297,6 +301,7 @@ export class Member implements ServerPort {
       lessor: this.lessor,
       cluster: this.cluster,
       memberId: this.memberId,
+      auth: this.auth.store,
       applyConfChange: (change) => this.rawNode.applyConfChange(change),
       deliver: (id, outcome) => this.waits.trigger(id, outcome),
       onRemoved: () => this.onRemoved(),
@@ -332,6 +337,7 @@ export class Member implements ServerPort {
     this.cluster.removed.clear();
     for (const id of cluster.removed) this.cluster.removed.add(id);
     this.cluster.alarms = cluster.alarms;
+    reloadAuth(this.auth, this.backend);
     this.applier = this.newApplier();
     this.applier.appliedIndex = snapshot.metadata.index;
     this.snapshotIndex = snapshot.metadata.index;
@@ -426,7 +432,7 @@ export class Member implements ServerPort {
     if (request.case === 'leaseGrant' && request.value.ID === 0n) {
       request = { case: 'leaseGrant', value: { ...request.value, ID: this.idGenerator.nextLeaseId() } };
     }
-    return this.proposeData(id, encodeRaftRequest(id, request), (data) => this.rawNode.propose(data), signal);
+    return this.proposeData(id, encodeRaftRequest(id, request, this.auth.proposer()), (data) => this.rawNode.propose(data), signal);
   }
 
   /** Proposes a membership change whose context carries `requestId`; resolves with the member list. */

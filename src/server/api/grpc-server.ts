@@ -41,6 +41,8 @@ export interface GrpcServerOptions {
   readonly quotaBackendBytes?: number;
   /** How long without a leader before require-leader streams end (default 3000 ms: etcd's 3 election timeouts). */
   readonly noLeaderStreamTimeoutMs?: number;
+  /** bcrypt cost of new password hashes (etcd: 10). */
+  readonly bcryptCost?: number;
   /** Extra grpc-js server options (TLS is chosen at bind time). */
   readonly channelOptions?: ChannelOptions;
 }
@@ -90,7 +92,7 @@ export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): 
     leaseService(port, limits, tracker),
     clusterService(port),
     maintenanceService(port, { maxRequestBytes, version, quotaBackendBytes }),
-    authService(port),
+    authService(port, { maxRequestBytes, ...(options.bcryptCost === undefined ? {} : { bcryptCost: options.bcryptCost }) }),
     lockService(port, limits),
     electionService(port, limits, tracker),
   ];
