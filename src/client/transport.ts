@@ -12,6 +12,8 @@ import type { Clock } from '../base/index.js';
 import type { ReadableLike, StreamLike } from './channel.js';
 import type { EndpointPool, PickedEndpoint } from './endpoints.js';
 import { CallTimeoutError, ClientClosedError, EtcdError, fromGrpcError, isEndpointFailure } from './errors.js';
+import type { AuthSession } from './auth-session.js';
+import { needsFreshToken } from './auth-session.js';
 
 /** Per-call options accepted by every client method. */
 export interface CallOptions {
@@ -40,7 +42,11 @@ export interface TransportOptions {
   readonly retry: RetryPolicy;
   /** Aborts when the client is destroyed or closed: every call in flight ends with its reason. */
   readonly lifetime: AbortSignal;
+  /** Logged-in calls: the token goes in the `token` metadata (see auth-session.ts). */
+  readonly auth?: AuthSession;
 }
+
+const AUTHENTICATE_PATH = 'Authenticate';
 
 export class Transport {
   constructor(private readonly options: TransportOptions) {}
@@ -65,7 +71,7 @@ export class Transport {
     const linked = linkSignals(callOptions.signal, timeout.signal, this.options.lifetime);
     try {
       throwIfAborted(linked.signal);
-      const attempt = (): Promise<MessageShape<O>> => this.attemptUnary(method, request, idempotent, linked.signal, callOptions.endpointIndex);
+      const attempt = (): Promise<MessageShape<O>> => this.attemptWithToken(method, request, idempotent, linked.signal, callOptions.endpointIndex);
       if (!idempotent || this.options.retry.retries === 0) return await attempt();
       return await pRetry(attempt, {
         retries: this.options.retry.retries,
@@ -82,12 +88,29 @@ export class Transport {
     }
   }
 
+  /** One attempt with the session's token; a refused token is replaced and the call sent once more. */
+  private async attemptWithToken<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>, request: MessageShape<I>, idempotent: boolean, signal: AbortSignal, endpointIndex: number | undefined,
+  ): Promise<MessageShape<O>> {
+    const auth = this.options.auth;
+    if (auth === undefined || method.name === AUTHENTICATE_PATH) return this.attemptUnary(method, request, idempotent, signal, endpointIndex, {});
+    const token = await auth.get(signal);
+    try {
+      return await this.attemptUnary(method, request, idempotent, signal, endpointIndex, { token });
+    } catch (error) {
+      if (!needsFreshToken(error)) throw error;
+      auth.invalidate(token);
+      return this.attemptUnary(method, request, idempotent, signal, endpointIndex, { token: await auth.get(signal) });
+    }
+  }
+
   private attemptUnary<I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,
     request: MessageShape<I>,
     idempotent: boolean,
     signal: AbortSignal,
     endpointIndex: number | undefined,
+    metadata: Record<string, string>,
   ): Promise<MessageShape<O>> {
     const endpoint = endpointIndex === undefined ? this.options.pool.pick() : this.options.pool.at(endpointIndex);
     return new Promise((resolve, reject) => {
@@ -102,7 +125,7 @@ export class Transport {
         call.cancel();
         reject(signal.reason);
       };
-      const call = endpoint.channel.unary(method, request, {}, (error, response) => {
+      const call = endpoint.channel.unary(method, request, metadata, (error, response) => {
         signal.removeEventListener('abort', onAbort);
         if (settled) return;
         settled = true;
@@ -125,7 +148,7 @@ export class Transport {
   ): { stream: StreamLike<MessageShape<I>, MessageShape<O>>; endpoint: PickedEndpoint } {
     if (this.options.lifetime.aborted) throw new ClientClosedError(this.options.lifetime.reason);
     const endpoint = this.options.pool.pick();
-    return { stream: endpoint.channel.bidi(method, metadata), endpoint };
+    return { stream: endpoint.channel.bidi(method, this.withToken(metadata)), endpoint };
   }
 
   /** Opens a server stream on the current endpoint. */
@@ -135,6 +158,12 @@ export class Transport {
   ): { stream: ReadableLike<MessageShape<O>>; endpoint: PickedEndpoint } {
     if (this.options.lifetime.aborted) throw new ClientClosedError(this.options.lifetime.reason);
     const endpoint = this.options.pool.pick();
-    return { stream: endpoint.channel.serverStream(method, request, {}), endpoint };
+    return { stream: endpoint.channel.serverStream(method, request, this.withToken({})), endpoint };
+  }
+
+  /** Stream metadata with the token held now (streams open synchronously; see Client.watch). */
+  private withToken(metadata: Record<string, string>): Record<string, string> {
+    const token = this.options.auth?.current;
+    return token === undefined ? metadata : { ...metadata, token };
   }
 }

@@ -56,6 +56,7 @@ export async function startMember(options: MemberOptions): Promise<RunningMember
       clock: member.options.clock,
       maxRequestBytes: member.options.maxRequestBytes,
       quotaBackendBytes: member.options.quotaBackendBytes,
+      bcryptCost: member.options.bcryptCost,
     });
     const clientUrls: string[] = [];
     for (const url of member.options.listenClientUrls) {
