@@ -13,7 +13,7 @@ import type { ServerPort } from './ports.js';
 import type { LeaderMonitor } from './leader-monitor.js';
 import type { ServiceBinding } from './service-definition.js';
 import type { TrackedCall } from './unary.js';
-import { guardAuth } from '../auth/call-guard.js';
+import { guardAuth, recipeCallback } from '../auth/call-guard.js';
 
 type Handler = (call: GuardedCall, callback?: (error: unknown) => void) => void;
 
@@ -57,7 +57,7 @@ export function guarded(port: ServerPort, binding: ServiceBinding, monitor: Lead
       if (error === undefined) {
         const proceed = (): void => {
           if (streaming && call.metadata.get('hasleader')[0] === 'true') monitor.add(call as unknown as TrackedCall);
-          handler(call, callback);
+          handler(call, port.auth === undefined ? callback : recipeCallback(method.path, callback));
         };
         if (port.auth === undefined) proceed();
         else guardAuth(port.auth, method.path, call, method.requestStream ? undefined : call.request, port.store.maxTxnOps, proceed, refuse);

@@ -2,14 +2,15 @@
  * Which permission each RPC needs, as etcd 3.4 decides it (observed against 3.4.23), with
  * the later CVE fixes where 3.4.23 leaks:
  * - at the API, before serving: Range and read-only Txn (read on every compare and range),
- *   Maintenance Snapshot/Defragment/Hash/HashKV/MoveLeader and member changes (root role),
+ *   Maintenance Snapshot/Defragment/Hash/HashKV and member changes (root role),
  *   lock and election reads of their prefix, LeaseTimeToLive with keys (read on each key:
  *   CVE-2023-32082, unchecked in 3.4.23);
  * - at apply, for what goes through raft: Put (write; read too with prev_kv; write on every
  *   key of the lease it attaches), DeleteRange (write; read with prev_kv), write Txns (every
  *   compare and op, nested, including prev_kv and lease attachment inside the txn:
  *   GHSA-x35m-3gp4-4fh5), LeaseRevoke (write on every attached key), auth changes (root).
- * Left open as in etcd: Status, MemberList, Alarm, LeaseGrant, LeaseKeepAlive, Compact.
+ * Left open as in etcd: Status, MemberList, MoveLeader, Alarm, LeaseGrant, LeaseKeepAlive, Compact
+ * (etcd 3.4 reads no token at all for Status, MemberList, MoveLeader and keep-alives).
  */
 import type * as pb from '../../gen/etcdserverpb/rpc_pb.js';
 import type { RaftRequest } from '../../gen/conclave/internal_pb.js';
@@ -25,7 +26,7 @@ const EMPTY = new Uint8Array(0);
 
 const MAINTENANCE_ADMIN = new Set([
   '/etcdserverpb.Maintenance/Snapshot', '/etcdserverpb.Maintenance/Defragment', '/etcdserverpb.Maintenance/Hash',
-  '/etcdserverpb.Maintenance/HashKV', '/etcdserverpb.Maintenance/MoveLeader',
+  '/etcdserverpb.Maintenance/HashKV',
 ]);
 const CLUSTER_ADMIN = new Set([
   '/etcdserverpb.Cluster/MemberAdd', '/etcdserverpb.Cluster/MemberRemove', '/etcdserverpb.Cluster/MemberUpdate', '/etcdserverpb.Cluster/MemberPromote',

@@ -11,6 +11,10 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AuthInfo, AuthStore } from './store.js';
 import type { TokenProvider } from './tokens.js';
 import { authError } from './errors.js';
+import { ServerError } from '../errors.js';
+
+/** Go's names of the gRPC codes auth refusals use (as in a grpc status error's text). */
+const GRPC_CODE_NAMES: Record<number, string> = { 3: 'InvalidArgument', 7: 'PermissionDenied', 9: 'FailedPrecondition', 16: 'Unauthenticated' };
 import type { Access } from './permissions.js';
 
 /** The identity of the call being served. */
@@ -84,16 +88,20 @@ export class AuthGate {
     this.store.checkAdmin(this.calls.getStore()?.info);
   }
 
-  /** Whether the current caller may watch [key, rangeEnd) (etcd re-reads the stream's token at each create). */
-  async mayWatch(key: Uint8Array, rangeEnd: Uint8Array): Promise<boolean> {
-    if (!this.store.enabled) return true;
+  /**
+   * Why the current caller may not watch [key, rangeEnd), or undefined if it may (etcd
+   * re-reads the stream's token at each create, and words the refusal as a gRPC status text).
+   */
+  async watchRefusal(key: Uint8Array, rangeEnd: Uint8Array): Promise<string | undefined> {
     const identity = this.calls.getStore();
     try {
       const info = await this.resolve(identity?.token, identity?.commonName);
+      if (!this.store.enabled) return undefined;
       this.store.checkKeys(info ?? { username: '', revision: 0n }, key, rangeEnd, 'read');
-      return true;
-    } catch {
-      return false;
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof ServerError)) throw error;
+      return `rpc error: code = ${GRPC_CODE_NAMES[error.grpcCode] ?? 'Unknown'} desc = ${error.grpcMessage}`;
     }
   }
 
