@@ -64,6 +64,12 @@ export class AuthSession {
     return this.pending;
   }
 
+  /** Drops the token held now and logs in again (a stream was refused with it). */
+  async refresh(signal?: AbortSignal): Promise<void> {
+    if (this.token !== undefined) this.invalidate(this.token);
+    await this.get(signal);
+  }
+
   /** Forgets `token` if it is still the one held (another call may have refreshed it already). */
   invalidate(token: string): void {
     if (this.token === token) this.token = undefined;

@@ -173,7 +173,8 @@ export class Client implements KvExecutor, AsyncDisposable {
     this.authSession = options.auth === undefined ? undefined : new AuthSession(validateCredentials(options.auth), (name, password, signal) => this.auth.authenticate(name, password, signal === undefined ? {} : { signal }));
     this.transport = new Transport({ pool: this.pool, clock: this.clock, callTimeoutMs, retry, lifetime: this.lifetime.signal, ...(this.authSession === undefined ? {} : { auth: this.authSession }) });
     this.auth = new AuthAdmin(this.transport);
-    this.watches = new WatchHub(this.transport, this.clock, this.namespace, this.logger);
+    const session = this.authSession;
+    this.watches = new WatchHub(this.transport, this.clock, this.namespace, this.logger, session === undefined ? undefined : () => session.refresh());
     this.keepAlives = new KeepAliveHub(this.transport, this.clock, this.logger);
   }
 
