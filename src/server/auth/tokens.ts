@@ -152,13 +152,16 @@ export async function tokenProviderFromSpec(spec: string, clock: Clock, ttlSecon
   for (const key of fields.keys()) if (!['pub-key', 'priv-key', 'sign-method', 'ttl'].includes(key)) throw new InvalidOptionError('authToken', `unknown jwt option ${JSON.stringify(key)}`);
   const pub = fields.get('pub-key');
   if (pub === undefined) throw new InvalidOptionError('authToken', 'jwt needs pub-key=PATH');
+  const signMethod = fields.get('sign-method') ?? 'RS256';
+  // Checked before the key files are read, so a bad spec says what is wrong with it.
+  if (!SUPPORTED_SIGN_METHODS.has(signMethod)) throw new InvalidOptionError('authToken', `unsupported jwt sign-method ${JSON.stringify(signMethod)}`);
   const priv = fields.get('priv-key');
   const ttl = fields.get('ttl');
   const jwtTtlSeconds = ttl === undefined ? ttlSeconds : parseDurationSeconds(ttl);
   return JwtTokens.create(clock, {
     publicKeyPem: await readFile(pub, 'utf8'),
     ...(priv === undefined ? {} : { privateKeyPem: await readFile(priv, 'utf8') }),
-    signMethod: fields.get('sign-method') ?? 'RS256',
+    signMethod,
     ttlSeconds: jwtTtlSeconds,
   });
 }
