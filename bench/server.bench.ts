@@ -8,7 +8,9 @@
  *
  * Usage: npm run bench -- server [--quick] [--workload=NAME[,NAME]] [--members=1|3]
  *          [--system=conclave|etcd] [--engine=memory|lmdb] [--seconds=N] [--warmup=N]
- *          [--workers=N] [--profile=DIR] [--json=FILE]
+ *          [--workers=N] [--profile=DIR] [--json=FILE] [--auth]
+ * --auth turns authentication on in both systems (simple tokens; the load runs as a user with
+ * read-write on every key, so every call carries a token and passes a permission check).
  * (`npm run bench` passes only dash arguments through, so give values with `=`.)
  * --profile runs the Conclave members under `node --cpu-prof`; summarise the profiles with
  * `npx tsx bench/support/profile-summary.ts DIR`.
@@ -19,7 +21,7 @@ import { resolve } from 'node:path';
 import { LoadGenerator } from './support/loadgen.js';
 import type { WorkloadRun } from './support/loadgen.js';
 import { loadAverage, percentile } from './support/measure.js';
-import { startSystem } from './support/systems.js';
+import { BENCH_USER, startSystem } from './support/systems.js';
 import type { SystemKind } from './support/systems.js';
 import { WORKLOADS } from './support/workloads.js';
 
@@ -33,6 +35,7 @@ interface Settings {
   workers: number;
   profileDir: string | undefined;
   jsonFile: string | undefined;
+  auth: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Settings {
@@ -43,10 +46,10 @@ function parseArgs(argv: readonly string[]): Settings {
     const eq = arg.indexOf('=');
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
     let text = eq < 0 ? undefined : arg.slice(eq + 1);
-    if (text === undefined && name !== 'quick' && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) text = argv[++i];
+    if (text === undefined && name !== 'quick' && name !== 'auth' && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) text = argv[++i];
     values.set(name, [...(values.get(name) ?? []), ...(text ?? '').split(',').filter((t) => t !== '')]);
   }
-  const known = ['quick', 'workload', 'members', 'system', 'engine', 'seconds', 'warmup', 'workers', 'profile', 'json'];
+  const known = ['auth', 'quick', 'workload', 'members', 'system', 'engine', 'seconds', 'warmup', 'workers', 'profile', 'json'];
   for (const name of values.keys()) if (!known.includes(name)) throw new Error(`unknown flag --${name}; known: ${known.join(', ')}`);
   const quick = values.has('quick');
   const one = (name: string): string | undefined => values.get(name)?.at(-1);
@@ -69,6 +72,7 @@ function parseArgs(argv: readonly string[]): Settings {
     warmupMs: warmup * 1000, measureMs: seconds * 1000,
     profileDir: profile === undefined ? undefined : resolve(profile),
     jsonFile: json === undefined ? undefined : resolve(json),
+    auth: values.has('auth'),
   };
 }
 
@@ -84,12 +88,12 @@ async function measureSystem(settings: Settings, kind: SystemKind, members: numb
   const cells: Cell[] = [];
   let system;
   try {
-    system = await startSystem({ kind, members, engine: settings.engine, ...(kind === 'conclave' && settings.profileDir !== undefined ? { profileDir: settings.profileDir } : {}) });
+    system = await startSystem({ kind, members, engine: settings.engine, auth: settings.auth, ...(kind === 'conclave' && settings.profileDir !== undefined ? { profileDir: settings.profileDir } : {}) });
   } catch (error) {
     return settings.workloads.map((workload) => ({ system: kind, members, workload, run: undefined, failure: String(error).split('\n')[0] }));
   }
   console.log(`\n# ${system.label}: endpoints ${system.endpoints.join(' ')}, server pids ${system.pids.join(' ')}`);
-  const load = await LoadGenerator.start(settings.workers, system.endpoints);
+  const load = await LoadGenerator.start(settings.workers, system.endpoints, settings.auth ? BENCH_USER : undefined);
   try {
     for (const workload of settings.workloads) {
       try {

@@ -26,13 +26,14 @@ export class Client extends CoreClient {
 
 export {
   compare, RangeBuilder, PutBuilder, DeleteBuilder, TxnBuilder, KeyValue, Watcher, LeaseLostError, EtcdError,
-  WatchCompactedError, ClientClosedError, CallTimeoutError, GrpcStatus, prefixEnd, Namespace,
+  WatchCompactedError, ClientClosedError, CallTimeoutError, GrpcStatus, prefixEnd, Namespace, PermissionDeniedError, AuthAdmin,
 } from './client/index.js';
 export type {
   ClientOptions, TlsOptions, WatchOptions, LeaseGrant, LeaseTimeToLive, MemberInfo, StatusInfo, EndpointHealth, OpLike, CompareSpec, CompareOperator,
   CompareTarget, OpSpec, Header, RangeResult, PutResult, DeleteResult, TxnResult, OpResult, WatchEvent, Key, CallOptions,
   RetryPolicy, SortOrder, SortTarget, RangeSpec, PutSpec, DeleteSpec, TxnSpec, KeepAliveRegistration, KeepAliveListener,
   KvExecutor, WatchTarget, WatcherHooks, EmbeddedMember, StreamLike, ReadableLike, Metadata, Channel,
+  AuthCredentials, AuthStatus, Permission, PermissionSpec, PermissionType,
 } from './client/index.js';
 /** The client core without the session shortcuts (what the recipes accept). */
 export { Client as BaseClient } from './client/index.js';

@@ -11,7 +11,7 @@ import type { PreparedWorkload } from './workloads.js';
 import { WORKLOADS, slotsFor } from './workloads.js';
 
 export type WorkerRequest =
-  | { type: 'init'; endpoint: string; workerIndex: number; workerCount: number }
+  | { type: 'init'; endpoint: string; workerIndex: number; workerCount: number; auth?: { username: string; password: string } }
   | { type: 'prepare'; workload: string }
   | { type: 'run'; warmupEndsAt: number; endsAt: number }
   | { type: 'close' };
@@ -42,8 +42,10 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
     case 'init':
       workerIndex = request.workerIndex;
       workerCount = request.workerCount;
-      client = new Client({ endpoints: [request.endpoint], callTimeoutMs: 30_000 });
+      client = new Client({ endpoints: [request.endpoint], callTimeoutMs: 30_000, ...(request.auth === undefined ? {} : { auth: request.auth }) });
       raw = new RawClient(request.endpoint);
+      // With auth on, the thin client logs in once (the token outlives a bench run).
+      if (request.auth !== undefined) raw.token = await client.auth.authenticate(request.auth.username, request.auth.password);
       return { type: 'ok' };
     case 'prepare': {
       const workload = WORKLOADS.find((w) => w.name === request.workload);

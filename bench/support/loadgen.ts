@@ -57,11 +57,11 @@ class WorkerHandle {
 export class LoadGenerator {
   private constructor(private readonly workers: WorkerHandle[]) {}
 
-  static async start(workerCount: number, endpoints: readonly string[]): Promise<LoadGenerator> {
+  static async start(workerCount: number, endpoints: readonly string[], auth?: { username: string; password: string }): Promise<LoadGenerator> {
     const workers = Array.from({ length: workerCount }, () => new WorkerHandle(fork(workerScript, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })));
     const generator = new LoadGenerator(workers);
     try {
-      await Promise.all(workers.map((w, i) => w.request({ type: 'init', endpoint: endpoints[i % endpoints.length]!, workerIndex: i, workerCount })));
+      await Promise.all(workers.map((w, i) => w.request({ type: 'init', endpoint: endpoints[i % endpoints.length]!, workerIndex: i, workerCount, ...(auth === undefined ? {} : { auth }) })));
     } catch (error) {
       await generator.stop();
       throw error;

@@ -28,6 +28,9 @@ function encode<T extends DescMessage>(schema: T, value: MessageShape<T>): Buffe
 export class RawClient {
   private readonly channel: grpc.Client;
 
+  /** With auth on: the token sent as `token` metadata on every call (set after Authenticate). */
+  token: string | undefined;
+
   constructor(endpoint: string) {
     this.channel = new grpc.Client(endpoint, grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
@@ -35,9 +38,15 @@ export class RawClient {
   }
 
   /** One unary call with an already-encoded request; resolves with the undecoded response. */
+  private metadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    if (this.token !== undefined) metadata.set('token', this.token);
+    return metadata;
+  }
+
   call(path: string, request: Buffer): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      this.channel.makeUnaryRequest(path, passBuffer, identity, request, (error, response) => (error ? reject(error) : resolve(response!)));
+      this.channel.makeUnaryRequest(path, passBuffer, identity, request, this.metadata(), (error, response) => (error ? reject(error) : resolve(response!)));
     });
   }
 
@@ -82,7 +91,7 @@ export class RawClient {
    * Resolves once every watch is created; the returned function ends the stream.
    */
   async watchMany(key: string, count: number, onEvent: (value: Uint8Array) => void): Promise<() => void> {
-    const stream = this.channel.makeBidiStreamRequest(WATCH, passBuffer, identity);
+    const stream = this.channel.makeBidiStreamRequest(WATCH, passBuffer, identity, this.metadata());
     let created = 0;
     let allCreated: () => void = () => {};
     const ready = new Promise<void>((resolve, reject) => {

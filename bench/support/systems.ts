@@ -23,7 +23,11 @@ export interface SystemOptions {
   /** When set, Conclave members run under `node --cpu-prof` and write their profiles here on SIGTERM. */
   readonly profileDir?: string;
   readonly readyTimeoutMs?: number;
+  /** Turn authentication on (simple tokens) with BENCH_USER, a user allowed to read and write every key. */
+  readonly auth?: boolean;
 }
+
+export const BENCH_USER = { username: 'bench', password: 'bench-pw' };
 
 export interface RunningSystem {
   readonly label: string;
@@ -67,7 +71,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     return new ManagedProcess(process.execPath, [...nodeFlags, '--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'server', ...flags, '--engine', options.engine]);
   });
   const endpoints = ports.filter((_, i) => i % 2 === 0).map((port) => `127.0.0.1:${port}`);
-  const label = options.kind === 'etcd' ? `etcd ${count}m` : `conclave ${count}m (${options.engine})`;
+  const label = `${options.kind === 'etcd' ? `etcd ${count}m` : `conclave ${count}m (${options.engine})`}${options.auth === true ? ', auth on' : ''}`;
   const system: RunningSystem = {
     label,
     endpoints,
@@ -85,6 +89,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   };
   try {
     await waitReady(endpoints, processes, options.readyTimeoutMs ?? 60_000);
+    if (options.auth === true) await enableAuth(endpoints);
   } catch (error) {
     const logs = system.logs();
     await system.stop();
@@ -115,5 +120,21 @@ async function waitReady(endpoints: readonly string[], processes: readonly Manag
     } finally {
       client.destroy();
     }
+  }
+}
+
+/** Root, and BENCH_USER with read-write on every key (a permission check, not root's bypass, on every call). */
+async function enableAuth(endpoints: readonly string[]): Promise<void> {
+  const admin = new Client({ endpoints: [...endpoints] });
+  try {
+    await admin.auth.userAdd('root', 'bench-root-pw');
+    await admin.auth.userGrantRole('root', 'root');
+    await admin.auth.roleAdd('bench');
+    await admin.auth.roleGrantPermission('bench', { type: 'readwrite', fromKey: '\0' });
+    await admin.auth.userAdd(BENCH_USER.username, BENCH_USER.password);
+    await admin.auth.userGrantRole(BENCH_USER.username, 'bench');
+    await admin.auth.enable();
+  } finally {
+    admin.destroy();
   }
 }

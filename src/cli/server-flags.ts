@@ -47,6 +47,11 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
   { name: 'listen-metrics-urls', kind: 'value', option: 'listenMetricsUrls', conversion: 'urls', valueName: 'urls', description: 'extra http URLs serving /metrics, /health, /livez, /readyz and /version (the client URLs serve them too)', defaultText: 'none' },
   { name: 'auto-promote-learners', kind: 'boolean', option: 'autoPromoteLearners', conversion: 'boolean', description: 'the leader promotes a learner once it has kept up with the log for 3 election timeouts (--auto-promote-learners=false: by hand only)', defaultText: 'true' },
   // ---- end of issue 12 flags ----
+  // ---- auth flags (issue 11) ----
+  { name: 'auth-token', kind: 'value', option: 'authToken', conversion: 'string', valueName: 'spec', description: 'simple, or jwt,pub-key=PATH,priv-key=PATH,sign-method=RS256', defaultText: d.authToken },
+  { name: 'auth-token-ttl', kind: 'value', option: 'authTokenTtlSeconds', conversion: 'integer', valueName: 'seconds', description: 'how long a simple token lives after its last use', defaultText: String(d.authTokenTtlSeconds) },
+  { name: 'bcrypt-cost', kind: 'value', option: 'bcryptCost', conversion: 'integer', valueName: 'cost', description: 'bcrypt cost of stored passwords (4..31)', defaultText: String(d.bcryptCost) },
+  // ---- end auth flags ----
   { name: 'engine', kind: 'value', option: 'engine', conversion: 'choice', choices: ['memory', 'lmdb'], valueName: 'memory|lmdb', description: 'backend engine: memory (rebuilt from snapshot + WAL on start) or lmdb (on disk)', defaultText: d.engine },
   { name: 'listen-dashboard-url', kind: 'value', conversion: 'string', valueName: 'url', description: 'http://host:port to serve the web dashboard on, against this member\'s own client URL (off by default; read-only)' },
   { name: 'log-level', kind: 'value', conversion: 'choice', choices: LOG_LEVELS, valueName: 'level', description: 'debug, info, warn or error', defaultText: 'info' },

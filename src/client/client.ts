@@ -31,6 +31,9 @@ import type { DeleteResult, Header, PutResult, RangeResult, TxnResult } from './
 import { tlsCredentials } from './tls.js';
 import type { TlsOptions } from './tls.js';
 import { Transport } from './transport.js';
+import { AuthAdmin } from './auth-admin.js';
+import { AuthSession, validateCredentials } from './auth-session.js';
+import type { AuthCredentials } from './auth-session.js';
 import type { CallOptions, RetryPolicy } from './transport.js';
 import { WatchHub } from './watch-hub.js';
 import { Watcher } from './watcher.js';
@@ -63,6 +66,8 @@ export interface ClientOptions {
   readonly tls?: TlsOptions;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** Log in as this user: every call carries its token, renewed once when a member refuses it. */
+  readonly auth?: AuthCredentials;
 }
 
 export interface WatchOptions {
@@ -139,6 +144,9 @@ export class Client implements KvExecutor, AsyncDisposable {
   private readonly closeHooks = new Set<() => Promise<void>>();
   private readonly watchBufferEvents: number;
   private closing: Promise<void> | undefined;
+  private readonly authSession: AuthSession | undefined;
+  /** etcd's Auth API: users, roles, permissions, enable/disable. */
+  readonly auth: AuthAdmin;
 
   constructor(options: ClientOptions) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an options object is required');
@@ -164,8 +172,11 @@ export class Client implements KvExecutor, AsyncDisposable {
       keepAliveTimeoutMs: requireInteger('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? 5_000, 100),
       maxReceiveMessageBytes: requireInteger('maxReceiveMessageBytes', options.maxReceiveMessageBytes ?? 64 * 1024 * 1024, 1024),
     });
-    this.transport = new Transport({ pool: this.pool, clock: this.clock, callTimeoutMs, retry, lifetime: this.lifetime.signal });
-    this.watches = new WatchHub(this.transport, this.clock, this.namespace, this.logger);
+    this.authSession = options.auth === undefined ? undefined : new AuthSession(validateCredentials(options.auth), (name, password, signal) => this.auth.authenticate(name, password, signal === undefined ? {} : { signal }));
+    this.transport = new Transport({ pool: this.pool, clock: this.clock, callTimeoutMs, retry, lifetime: this.lifetime.signal, ...(this.authSession === undefined ? {} : { auth: this.authSession }) });
+    this.auth = new AuthAdmin(this.transport);
+    const session = this.authSession;
+    this.watches = new WatchHub(this.transport, this.clock, this.namespace, this.logger, session === undefined ? undefined : () => session.refresh());
     this.keepAlives = new KeepAliveHub(this.transport, this.clock, this.logger);
   }
 
@@ -253,7 +264,10 @@ export class Client implements KvExecutor, AsyncDisposable {
       keyBytes.length === 0 ? new Uint8Array([0]) : keyBytes, rangeEnd, options.prevKv ?? false, options.noPut ?? false,
       options.noDelete ?? false, options.startRevision ?? 0n, this.watchBufferEvents, this.watches, options.signal,
     );
-    this.watches.add(watcher);
+    // A stream carries the token it opened with: log in first when no token is held yet.
+    if (this.authSession !== undefined && this.authSession.current === undefined) {
+      this.authSession.get().then(() => this.watches.add(watcher), (error: unknown) => watcher.fail(error));
+    } else this.watches.add(watcher);
     return watcher;
   }
 

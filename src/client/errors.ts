@@ -113,6 +113,17 @@ export class EtcdError extends ConclaveError {
   }
 }
 
+/**
+ * The caller lacks the permission (etcd's "permission denied", also the "auth: permission
+ * denied" of Maintenance calls). An EtcdError, so code that matches EtcdError keeps working.
+ */
+export class PermissionDeniedError extends EtcdError {
+  constructor(grpcCode: number, details: string, options: { cause?: unknown } = {}) {
+    super('ERR_ETCD_PERMISSION_DENIED', grpcCode, details, options);
+    this.name = 'PermissionDeniedError';
+  }
+}
+
 /** A watch ended because its start revision is older than the server's compaction point. */
 export class WatchCompactedError extends ConclaveError {
   /** The oldest revision still available; re-list and watch from here. */
@@ -161,7 +172,8 @@ const transportCodes: Record<number, string> = {
 
 /** The stable code for an etcd server message, or undefined for text we do not know. */
 export function codeForEtcdMessage(details: string): string | undefined {
-  const text = details.startsWith('etcdserver: ') ? details.slice('etcdserver: '.length) : details;
+  // etcd 3.4's Maintenance answers auth refusals with the auth package's "auth: " prefix.
+  const text = details.startsWith('etcdserver: ') ? details.slice('etcdserver: '.length) : details.startsWith('auth: ') ? details.slice('auth: '.length) : details;
   return etcdMessages.get(text);
 }
 
@@ -177,6 +189,7 @@ export function fromGrpcError(error: unknown, idempotent: boolean): EtcdError {
   const known = codeForEtcdMessage(details);
   const code = known ?? transportCodes[grpcCode] ?? `ERR_GRPC_${grpcCode}`;
   const transient = known !== undefined ? transientEtcdCodes.has(known) : grpcCode === GrpcStatus.UNAVAILABLE;
+  if (known === 'ERR_ETCD_PERMISSION_DENIED') return new PermissionDeniedError(grpcCode, details, { cause: error });
   return new EtcdError(code, grpcCode, details, { cause: error, retryable: idempotent && transient });
 }
 

@@ -14,6 +14,7 @@ import type { EndpointPool, PickedEndpoint } from './endpoints.js';
 import { ClientClosedError } from './errors.js';
 import { UnaryCall } from './unary-call.js';
 import type { CallContext } from './unary-call.js';
+import type { AuthSession } from './auth-session.js';
 
 /** Per-call options accepted by every client method. */
 export interface CallOptions {
@@ -42,8 +43,10 @@ export interface TransportOptions {
   readonly retry: RetryPolicy;
   /** Aborts when the client is destroyed or closed: every call in flight ends with its reason. */
   readonly lifetime: AbortSignal;
-  /** Metadata sent with every unary call (e.g. an auth token), built once per client. */
+  /** Metadata sent with every unary call, built once per client. */
   readonly metadata?: Metadata;
+  /** Logged-in calls: the token goes in the `token` metadata (see auth-session.ts). */
+  readonly auth?: AuthSession;
 }
 
 const noMetadata: Metadata = Object.freeze({});
@@ -55,6 +58,7 @@ export class Transport {
     this.context = {
       pool: options.pool, clock: options.clock, retry: options.retry, defaultTimeoutMs: options.callTimeoutMs,
       deadlines: new DeadlineQueue(options.clock), metadata: options.metadata ?? noMetadata, calls: new Set(),
+      auth: options.auth, tokenMetadata: undefined,
     };
     // One listener for every call of the client (a listener per call would trip Node's
     // MaxListenersExceededWarning at 11 calls in flight).
@@ -101,7 +105,7 @@ export class Transport {
   ): { stream: StreamLike<MessageShape<I>, MessageShape<O>>; endpoint: PickedEndpoint } {
     if (this.options.lifetime.aborted) throw new ClientClosedError(this.options.lifetime.reason);
     const endpoint = this.options.pool.pick();
-    return { stream: endpoint.channel.bidi(method, metadata), endpoint };
+    return { stream: endpoint.channel.bidi(method, this.withToken(metadata)), endpoint };
   }
 
   /** Opens a server stream on the current endpoint. */
@@ -111,6 +115,12 @@ export class Transport {
   ): { stream: ReadableLike<MessageShape<O>>; endpoint: PickedEndpoint } {
     if (this.options.lifetime.aborted) throw new ClientClosedError(this.options.lifetime.reason);
     const endpoint = this.options.pool.pick();
-    return { stream: endpoint.channel.serverStream(method, request, {}), endpoint };
+    return { stream: endpoint.channel.serverStream(method, request, this.withToken({})), endpoint };
+  }
+
+  /** Stream metadata with the token held now (streams open synchronously; see Client.watch). */
+  private withToken(metadata: Record<string, string>): Record<string, string> {
+    const token = this.options.auth?.current;
+    return token === undefined ? metadata : { ...metadata, token };
   }
 }

@@ -11,6 +11,10 @@
  * - Only after a retryable failure of an idempotent call does p-retry take over (with the
  *   failure already counted as its first attempt, so back-off and attempt counts are exactly
  *   those of running the whole call under p-retry).
+ * - With auth on, the token held is sent at once; without one the call first waits for the
+ *   login. A member refusing the token ("invalid auth token", "revision of auth store is old")
+ *   refused before the call had any effect, so the call drops that token and is sent once more
+ *   with a fresh one (even a write).
  */
 import pRetry from 'p-retry';
 import type { DescMessage, DescMethodUnary, MessageShape } from '@bufbuild/protobuf';
@@ -19,6 +23,8 @@ import type { Metadata } from './channel.js';
 import type { DeadlineQueue, Expiring } from './deadlines.js';
 import type { EndpointPool, PickedEndpoint } from './endpoints.js';
 import { CallTimeoutError, EtcdError, fromGrpcError, isEndpointFailure } from './errors.js';
+import type { AuthSession } from './auth-session.js';
+import { needsFreshToken } from './auth-session.js';
 import type { RetryPolicy } from './transport.js';
 import type { Clock } from '../base/index.js';
 
@@ -33,7 +39,14 @@ export interface CallContext {
   readonly metadata: Metadata;
   /** Calls in flight, for the lifetime listener and for draining on close. */
   readonly calls: Set<UnaryCall<DescMessage, DescMessage>>;
+  /** The login, when the client was given credentials. */
+  readonly auth: AuthSession | undefined;
+  /** `metadata` plus the current token, rebuilt only when the token changes. */
+  tokenMetadata: { readonly token: string; readonly metadata: Metadata } | undefined;
 }
+
+/** The one call sent without a token: the login itself. */
+const AUTHENTICATE_METHOD = 'Authenticate';
 
 export class UnaryCall<I extends DescMessage, O extends DescMessage> implements Expiring {
   readonly deadlineMs: number;
@@ -45,6 +58,9 @@ export class UnaryCall<I extends DescMessage, O extends DescMessage> implements 
   private retryAttempt: { resolve(response: MessageShape<O>): void; reject(error: unknown): void } | undefined;
   private retryStop: AbortController | undefined;
   private settledWaiters: Array<() => void> | undefined;
+  /** The token the attempt in flight carries (auth on). */
+  private token: string | undefined;
+  private tokenRenewed = false;
 
   constructor(
     private readonly context: CallContext,
@@ -99,10 +115,48 @@ export class UnaryCall<I extends DescMessage, O extends DescMessage> implements 
   }
 
   private send(): void {
+    const auth = this.context.auth;
+    if (auth === undefined || this.method.name === AUTHENTICATE_METHOD) {
+      this.sendWith(this.context.metadata);
+      return;
+    }
+    const held = auth.current;
+    if (held !== undefined) {
+      this.sendWithToken(held);
+      return;
+    }
+    auth.get(this.signal).then((token) => {
+      if (this.finished) return;
+      try {
+        this.sendWithToken(token);
+      } catch (error) {
+        this.attemptFailed(error);
+      }
+    }, (error: unknown) => this.attemptFailed(error));
+  }
+
+  private sendWithToken(token: string): void {
+    this.token = token;
+    let cached = this.context.tokenMetadata;
+    if (cached?.token !== token) {
+      cached = { token, metadata: { ...this.context.metadata, token } };
+      this.context.tokenMetadata = cached;
+    }
+    this.sendWith(cached.metadata);
+  }
+
+  private sendWith(metadata: Metadata): void {
     const pool = this.context.pool;
     const endpoint = this.endpointIndex === undefined ? pool.pick() : pool.at(this.endpointIndex);
     this.endpoint = endpoint;
-    this.handle = endpoint.channel.unary(this.method, this.request, this.context.metadata, this.onResponse);
+    this.handle = endpoint.channel.unary(this.method, this.request, metadata, this.onResponse);
+  }
+
+  /** An attempt ended in `error` before it reached a member (the login failed). */
+  private attemptFailed(error: unknown): void {
+    if (this.finished) return;
+    if (this.retryAttempt !== undefined) this.retryAttempt.reject(error);
+    else this.fail(error);
   }
 
   private readonly onResponse = (error: unknown, response: MessageShape<O> | undefined): void => {
@@ -114,6 +168,17 @@ export class UnaryCall<I extends DescMessage, O extends DescMessage> implements 
       return;
     }
     const mapped = fromGrpcError(error ?? new Error('empty response'), this.idempotent);
+    if (this.token !== undefined && !this.tokenRenewed && needsFreshToken(mapped)) {
+      this.tokenRenewed = true;
+      this.context.auth!.invalidate(this.token);
+      this.token = undefined;
+      try {
+        this.send();
+      } catch (sendError) {
+        this.attemptFailed(sendError);
+      }
+      return;
+    }
     if (isEndpointFailure(mapped)) this.context.pool.markFailed(this.endpoint!.index);
     if (this.retryAttempt !== undefined) this.retryAttempt.reject(mapped);
     else if (this.idempotent && mapped.retryable && this.context.retry.retries > 0) this.retryRest(mapped);

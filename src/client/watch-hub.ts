@@ -11,7 +11,7 @@ import { Watch, WatchCreateRequest_FilterType, WatchRequestSchema } from '../gen
 import type { WatchRequest, WatchResponse } from '../gen/etcdserverpb/rpc_pb.js';
 import { Event_EventType } from '../gen/mvccpb/kv_pb.js';
 import type { Clock, Logger } from '../base/index.js';
-import { ClientClosedError, EtcdError, codeForEtcdMessage, fromGrpcError, isEndpointFailure, WatchCompactedError, GrpcStatus } from './errors.js';
+import { ClientClosedError, EtcdError, PermissionDeniedError, codeForEtcdMessage, fromGrpcError, isEndpointFailure, WatchCompactedError, GrpcStatus } from './errors.js';
 import type { StreamLike } from './channel.js';
 import type { Namespace } from './keys.js';
 import { fromWireKv } from './results.js';
@@ -39,6 +39,8 @@ export class WatchHub implements WatcherHooks {
     private readonly clock: Clock,
     private readonly namespace: Namespace,
     private readonly logger: Logger,
+    /** Logged-in clients: drops the refused token and logs in again (see auth-session.ts). */
+    private readonly refreshToken?: () => Promise<void>,
   ) {}
 
   get size(): number {
@@ -184,6 +186,15 @@ export class WatchHub implements WatcherHooks {
       const watcher = this.pending.shift();
       if (watcher === undefined) return;
       if (response.canceled || response.watchId < 0n) {
+        // A stream opened with a token that lapsed since: log in again and reopen it (the
+        // watcher stays registered, so the new stream creates it again).
+        if (this.refreshToken !== undefined && INVALID_TOKEN_REASON.test(response.cancelReason) && this.watchers.has(watcher)) {
+          const stream = this.stream;
+          void this.refreshToken().then(() => {
+            if (this.stream === stream) this.interrupt();
+          }, (error: unknown) => watcher.fail(error));
+          return;
+        }
         watcher.fail(cancelError(response));
         return;
       }
@@ -242,9 +253,14 @@ export function progressRequest(): { requestUnion: { case: 'progressRequest'; va
   return { requestUnion: { case: 'progressRequest', value: {} } };
 }
 
+/** etcd's watch-create refusal when the stream's token is unknown or expired. */
+const INVALID_TOKEN_REASON = /invalid auth token/;
+
 function cancelError(response: WatchResponse): Error {
   if (response.compactRevision > 0n) return new WatchCompactedError(response.compactRevision);
   const reason = response.cancelReason;
-  const code = codeForEtcdMessage(reason) ?? 'ERR_WATCH_CANCELED';
+  // etcd words auth refusals of a create as a gRPC status text.
+  const code = codeForEtcdMessage(reason.replace(/^rpc error: code = \w+ desc = /, '')) ?? 'ERR_WATCH_CANCELED';
+  if (code === 'ERR_ETCD_PERMISSION_DENIED') return new PermissionDeniedError(GrpcStatus.CANCELLED, reason);
   return new EtcdError(code, GrpcStatus.CANCELLED, reason === '' ? 'the server canceled the watch' : reason);
 }

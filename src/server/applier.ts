@@ -12,6 +12,8 @@ import type { AlarmInfo } from './api/ports.js';
 import { CLUSTER_STATE_KEY, memberFromPb } from './cluster-state.js';
 import type { ClusterState } from './cluster-state.js';
 import { serverError } from './errors.js';
+import type { AuthStore } from './auth/store.js';
+import { applyAuthChange, refusalAtApply } from './auth/apply.js';
 
 /** What a waiting proposer receives: the value applying produced, or the etcd error it answers with. */
 export type AppliedOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: Error };
@@ -22,6 +24,8 @@ export interface ApplierTarget {
   readonly lessor: Lessor;
   readonly cluster: ClusterState;
   readonly memberId: bigint;
+  /** The replicated auth store (absent: no auth, as in tests of the applier alone). */
+  readonly auth?: AuthStore;
   /** Applies a committed membership change to raft and returns the configuration now in force. */
   applyConfChange(change: ConfChange): ConfState;
   /** Hands the outcome to the caller waiting on `requestId` on this member, if any. */
@@ -68,7 +72,16 @@ export class Applier {
       if (result.kind === 'error') return { ok: false, error: result.error };
       return { ok: true, value: 'response' in result ? result.response : result.value };
     };
+    const refused = refusalAtApply(this.target.auth, message, (id) => lessor.timeToLive(id, true).keys);
+    if (refused !== undefined) {
+      const result = this.refuseUnlessApplied(position, refused);
+      if (result !== undefined) this.target.deliver(message.id, result);
+      return;
+    }
     switch (request.case) {
+      case 'auth':
+        outcome = this.target.auth === undefined ? this.refuseUnlessApplied(position, serverError('authNotEnabled')) : applyAuthChange(this.target.auth, store, position, message);
+        break;
       case 'put':
       case 'deleteRange':
       case 'txn': {
@@ -187,6 +200,6 @@ function writes(request: RaftRequest['request']): boolean {
 }
 
 /** Encodes the envelope of a proposal. */
-export function encodeRaftRequest(id: bigint, request: RaftRequest['request']): Uint8Array {
-  return toBinary(RaftRequestSchema, create(RaftRequestSchema, { id, request }));
+export function encodeRaftRequest(id: bigint, request: RaftRequest['request'], proposer: { username: string; authRevision: bigint; internal: boolean } = { username: '', authRevision: 0n, internal: true }): Uint8Array {
+  return toBinary(RaftRequestSchema, create(RaftRequestSchema, { id, request, ...proposer }));
 }

@@ -82,6 +82,14 @@ export interface MemberOptions {
   readonly peerTrustedCaFile?: string;
   /** Require and verify a certificate from every dialing peer (etcd `--peer-client-cert-auth`). Default false. */
   readonly peerClientCertAuth?: boolean;
+  // ---- auth (issue 11) ----
+  /** etcd `--auth-token`: `simple` (default) or `jwt,pub-key=PATH,priv-key=PATH,sign-method=RS256[,ttl=5m]`. */
+  readonly authToken?: string;
+  /** etcd `--auth-token-ttl`: seconds a simple token lives after its last use (default 300). */
+  readonly authTokenTtlSeconds?: number;
+  /** bcrypt cost of stored passwords (etcd: 10; 4..31). */
+  readonly bcryptCost?: number;
+  // ---- end auth ----
 }
 
 /** The TLS options: resolved into `clientTls` and `peerTls` (the files read and checked). */
@@ -97,6 +105,8 @@ export type ResolvedMemberOptions = Required<Omit<MemberOptions, 'fileSystem' | 
   readonly clientTls: TlsMaterial | undefined;
   /** TLS for https peer URLs (listening, and dialing peers); undefined when every peer URL is http. */
   readonly peerTls: TlsMaterial | undefined;
+  /** With --client-cert-auth, a verified client certificate's CN is the user (etcd's rule). */
+  readonly clientCertAuthUsers: boolean;
 };
 
 export const MEMBER_DEFAULTS = Object.freeze({
@@ -114,6 +124,9 @@ export const MEMBER_DEFAULTS = Object.freeze({
   maxRequestBytes: 1.5 * 1024 * 1024,
   maxTxnOps: 128,
   engine: 'memory' as const,
+  authToken: 'simple',
+  authTokenTtlSeconds: 300,
+  bcryptCost: 10,
 });
 
 function urls(option: string, values: readonly string[]): string[] {
@@ -210,6 +223,12 @@ export function resolveMemberOptions(options: MemberOptions): ResolvedMemberOpti
     maxTxnOps: requireInteger('maxTxnOps', options.maxTxnOps ?? MEMBER_DEFAULTS.maxTxnOps, 1, 1_000_000),
     engine,
     autoPromoteLearners: options.autoPromoteLearners ?? true,
+    // ---- auth (issue 11) ----
+    authToken: options.authToken ?? MEMBER_DEFAULTS.authToken,
+    authTokenTtlSeconds: requireInteger('authTokenTtlSeconds', options.authTokenTtlSeconds ?? MEMBER_DEFAULTS.authTokenTtlSeconds, 1, 365 * 24 * 3600),
+    bcryptCost: requireInteger('bcryptCost', options.bcryptCost ?? MEMBER_DEFAULTS.bcryptCost, 4, 31),
+    clientCertAuthUsers: clientTls?.clientCertAuth ?? false,
+    // ---- end auth ----
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
     fileSystem: options.fileSystem,

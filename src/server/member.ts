@@ -28,6 +28,7 @@ import { BackendQuota } from './quota.js';
 import { DataDirLock } from './data-dir-lock.js';
 import type { MetricsSink, MetricsSource } from './metrics/sink.js';
 import { noMetrics } from './metrics/sink.js';
+import type { AuthGate } from './auth/gate.js';
 import { AlarmRequest_AlarmAction, AlarmType } from '../gen/etcdserverpb/rpc_pb.js';
 
 /** Most linearizable reads waiting at once. */
@@ -107,6 +108,11 @@ export class Member implements ServerPort {
 
   get lessor(): Lessor {
     return this.state.lessor;
+  }
+
+  /** Users, roles and tokens (ServerPort.auth): replicated with the rest of the state. */
+  get auth(): AuthGate {
+    return this.state.auth;
   }
 
   private get tickMs(): number {
@@ -245,6 +251,8 @@ export class Member implements ServerPort {
       appliedIndex: () => this.state.appliedIndex,
       kick,
       proposalFailed: () => this.metrics.proposalFailed(),
+      // Who proposes (username, auth revision): the applier checks writes again at apply time.
+      proposer: () => this.auth.proposer(),
     });
     this.readIndex = new ReadIndexBatcher({
       requestReadIndex: (context) => {

@@ -27,6 +27,8 @@ export interface ProposerTarget {
   kick(): void;
   /** A proposal ended in an error (etcd_server_proposals_failed_total). */
   proposalFailed(): void;
+  /** Who proposes the current request (the caller's username and auth revision). */
+  proposer(): { username: string; authRevision: bigint; internal: boolean };
 }
 
 /**
@@ -48,7 +50,7 @@ export class Proposer {
     if (request.case === 'leaseGrant' && request.value.ID === 0n) {
       request = { case: 'leaseGrant', value: { ...request.value, ID: ids.nextLeaseId() } };
     }
-    return this.proposeData(id, encodeRaftRequest(id, request), (data) => rawNode.propose(data), signal);
+    return this.proposeData(id, encodeRaftRequest(id, request, this.target.proposer()), (data) => rawNode.propose(data), signal);
   }
 
   /** Proposes a membership change whose context carries `requestId`; resolves with the member list. */

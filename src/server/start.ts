@@ -66,6 +66,7 @@ export async function startMember(options: MemberOptions): Promise<RunningMember
       maxRequestBytes: member.options.maxRequestBytes,
       quotaBackendBytes: member.options.quotaBackendBytes,
       metrics,
+      bcryptCost: member.options.bcryptCost,
     });
     const http = httpEndpoints(member, metrics, { version: CONCLAVE_VERSION });
     const clientUrls: string[] = [];

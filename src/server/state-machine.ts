@@ -12,6 +12,8 @@ import { Applier } from './applier.js';
 import { concatBytes } from './bootstrap.js';
 import { CLUSTER_STATE_KEY, ClusterState } from './cluster-state.js';
 import type { ResolvedMemberOptions } from './member-options.js';
+import type { AuthGate } from './auth/gate.js';
+import { openAuth, reloadAuth } from './auth/open.js';
 
 /** What the state machine calls back into (declared by the consumer; the member wires it). */
 export interface StateMachineHooks {
@@ -35,6 +37,7 @@ export class MemberStateMachine {
   watchable!: WatchableStore;
   lessor!: Lessor;
   cluster!: ClusterState;
+  auth!: AuthGate;
   private backend!: Backend;
   private applier!: Applier;
   /** The index of the newest raft snapshot (made here or received). */
@@ -53,6 +56,7 @@ export class MemberStateMachine {
   static async open(options: ResolvedMemberOptions, storage: DiskStorage, joined: ClusterState | undefined, hooks: StateMachineHooks): Promise<MemberStateMachine> {
     const machine = new MemberStateMachine(options, hooks, 0n);
     await machine.openBackend(storage.snapshot());
+    machine.auth = await openAuth(machine.backend, options);
     const clusterBytes = machine.backend.get('meta', CLUSTER_STATE_KEY);
     machine.cluster = clusterBytes !== undefined ? ClusterState.decode(clusterBytes) : joined ?? new ClusterState(0n);
     machine.snapshotIndex = storage.snapshot().metadata.index;
@@ -101,6 +105,7 @@ export class MemberStateMachine {
       lessor: this.lessor,
       cluster: this.cluster,
       memberId: this.memberIdValue,
+      auth: this.auth.store,
       applyConfChange: (change) => hooks.applyConfChange(change),
       deliver: (id, outcome) => hooks.deliver(id, outcome),
       onRemoved: () => hooks.onRemoved(),
@@ -131,6 +136,7 @@ export class MemberStateMachine {
     this.cluster.removed.clear();
     for (const id of cluster.removed) this.cluster.removed.add(id);
     this.cluster.alarms = cluster.alarms;
+    reloadAuth(this.auth, this.backend);
     this.applier = this.newApplier();
     this.applier.appliedIndex = snapshot.metadata.index;
     this.snapshotIndex = snapshot.metadata.index;

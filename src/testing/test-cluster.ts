@@ -33,6 +33,13 @@ export interface TestClusterOptions {
   /** Other member options (engine, snapshotCount, quotaBackendBytes, ...), for every member. */
   readonly member?: TestMemberOptions;
   readonly logger?: Logger;
+  /**
+   * Turn authentication on once the cluster runs: a `root` user with this password and the
+   * root role is created and auth enabled. Then log in with
+   * `cluster.client({ auth: { username: 'root', password } })` and add users and roles with
+   * its `auth` calls; a client without `auth` is refused ("user name is empty").
+   */
+  readonly auth?: { readonly rootPassword: string };
 }
 
 export interface TestClientOptions extends Omit<ClientOptions, 'embedded' | 'endpoints'> {
@@ -112,11 +119,24 @@ export class TestCluster {
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
       await cluster.waitForLeader({ timeoutMs: startTimeoutMs });
+      if (options.auth !== undefined) await cluster.enableAuth(options.auth.rootPassword);
     } catch (error) {
       await cluster.close();
       throw new ConclaveError('ERR_TEST_CLUSTER_START', `the test cluster did not start: ${(error as Error).message ?? String(error)}`, { cause: error });
     }
     return cluster;
+  }
+
+  private async enableAuth(rootPassword: string): Promise<void> {
+    if (typeof rootPassword !== 'string' || rootPassword === '') throw new InvalidOptionError('auth.rootPassword', 'must be a non-empty string');
+    const admin = this.client();
+    try {
+      await admin.auth.userAdd('root', rootPassword);
+      await admin.auth.userGrantRole('root', 'root');
+      await admin.auth.enable();
+    } finally {
+      await admin.close();
+    }
   }
 
   private member(index: number): TestMember {

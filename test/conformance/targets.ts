@@ -22,7 +22,7 @@ export interface RunningTarget {
    * How clients reach the cluster, member 0 first: network `endpoints` (`host:port`) and/or
    * `embedded` in-process members (an embedded Conclave target passes its members here).
    */
-  readonly connection: Pick<ClientOptions, 'endpoints' | 'embedded'>;
+  readonly connection: Pick<ClientOptions, 'endpoints' | 'embedded' | 'auth'>;
   /** Number of members (the failover block needs 3). */
   readonly members: number;
   /** Stops member `index` for good (the rest keep a quorum). Optional capability. */

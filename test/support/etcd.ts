@@ -25,7 +25,7 @@ export interface EtcdCluster {
 
 let sequence = 0;
 
-export async function startEtcd(options: { members?: number; readyTimeoutMs?: number } = {}): Promise<EtcdCluster> {
+export async function startEtcd(options: { members?: number; readyTimeoutMs?: number; /** Extra etcd flags (e.g. --auth-token-ttl). */ args?: readonly string[] } = {}): Promise<EtcdCluster> {
   const count = options.members ?? 1;
   const ports = await freePorts(count * 2);
   const token = `conclave-test-${process.pid}-${sequence++}`;
@@ -42,7 +42,7 @@ export async function startEtcd(options: { members?: number; readyTimeoutMs?: nu
       '--listen-client-urls', clientUrl, '--advertise-client-urls', clientUrl,
       '--listen-peer-urls', peerUrls[i]!, '--initial-advertise-peer-urls', peerUrls[i]!,
       '--initial-cluster', initialCluster, '--initial-cluster-state', 'new', '--initial-cluster-token', token,
-      '--log-level', 'error', '--logger', 'zap',
+      '--log-level', 'error', '--logger', 'zap', ...(options.args ?? []),
     ];
     return { name, clientUrl, endpoint: `127.0.0.1:${ports[i * 2]}`, process: new ManagedProcess('etcd', args) };
   });

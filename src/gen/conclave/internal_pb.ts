@@ -7,15 +7,17 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { AlarmMember, AlarmRequest, CompactionRequest, DeleteRangeRequest, LeaseCheckpointRequest, LeaseGrantRequest, LeaseRevokeRequest, PutRequest, TxnRequest } from "../etcdserverpb/rpc_pb.js";
+import type { AlarmMember, AlarmRequest, AuthDisableRequest, AuthEnableRequest, AuthRoleAddRequest, AuthRoleDeleteRequest, AuthRoleGetRequest, AuthRoleGrantPermissionRequest, AuthRoleListRequest, AuthRoleRevokePermissionRequest, AuthUserAddRequest, AuthUserChangePasswordRequest, AuthUserDeleteRequest, AuthUserGetRequest, AuthUserGrantRoleRequest, AuthUserListRequest, AuthUserRevokeRoleRequest, CompactionRequest, DeleteRangeRequest, LeaseCheckpointRequest, LeaseGrantRequest, LeaseRevokeRequest, PutRequest, TxnRequest } from "../etcdserverpb/rpc_pb.js";
 import { file_etcdserverpb_rpc } from "../etcdserverpb/rpc_pb.js";
+import type { Role, User } from "../authpb/auth_pb.js";
+import { file_authpb_auth } from "../authpb/auth_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file conclave/internal.proto.
  */
 export const file_conclave_internal: GenFile = /*@__PURE__*/
-  fileDesc("Chdjb25jbGF2ZS9pbnRlcm5hbC5wcm90bxIRY29uY2xhdmUuaW50ZXJuYWwihgQKC1JhZnRSZXF1ZXN0EgoKAmlkGAEgASgEEicKA3B1dBgCIAEoCzIYLmV0Y2RzZXJ2ZXJwYi5QdXRSZXF1ZXN0SAASOAoMZGVsZXRlX3JhbmdlGAMgASgLMiAuZXRjZHNlcnZlcnBiLkRlbGV0ZVJhbmdlUmVxdWVzdEgAEicKA3R4bhgEIAEoCzIYLmV0Y2RzZXJ2ZXJwYi5UeG5SZXF1ZXN0SAASNQoKY29tcGFjdGlvbhgFIAEoCzIfLmV0Y2RzZXJ2ZXJwYi5Db21wYWN0aW9uUmVxdWVzdEgAEjYKC2xlYXNlX2dyYW50GAYgASgLMh8uZXRjZHNlcnZlcnBiLkxlYXNlR3JhbnRSZXF1ZXN0SAASOAoMbGVhc2VfcmV2b2tlGAcgASgLMiAuZXRjZHNlcnZlcnBiLkxlYXNlUmV2b2tlUmVxdWVzdEgAEkAKEGxlYXNlX2NoZWNrcG9pbnQYCCABKAsyJC5ldGNkc2VydmVycGIuTGVhc2VDaGVja3BvaW50UmVxdWVzdEgAEisKBWFsYXJtGAkgASgLMhouZXRjZHNlcnZlcnBiLkFsYXJtUmVxdWVzdEgAEjwKDW1lbWJlcl91cGRhdGUYCiABKAsyIy5jb25jbGF2ZS5pbnRlcm5hbC5NZW1iZXJBdHRyaWJ1dGVzSABCCQoHcmVxdWVzdCJoChBNZW1iZXJBdHRyaWJ1dGVzEgoKAmlkGAEgASgEEgwKBG5hbWUYAiABKAkSEQoJcGVlcl91cmxzGAMgAygJEhMKC2NsaWVudF91cmxzGAQgAygJEhIKCmlzX2xlYXJuZXIYBSABKAginwEKDENsdXN0ZXJTdGF0ZRISCgpjbHVzdGVyX2lkGAEgASgEEjQKB21lbWJlcnMYAiADKAsyIy5jb25jbGF2ZS5pbnRlcm5hbC5NZW1iZXJBdHRyaWJ1dGVzEhoKEnJlbW92ZWRfbWVtYmVyX2lkcxgDIAMoBBIpCgZhbGFybXMYBCADKAsyGS5ldGNkc2VydmVycGIuQWxhcm1NZW1iZXJiBnByb3RvMw", [file_etcdserverpb_rpc]);
+  fileDesc("Chdjb25jbGF2ZS9pbnRlcm5hbC5wcm90bxIRY29uY2xhdmUuaW50ZXJuYWwi8AQKC1JhZnRSZXF1ZXN0EgoKAmlkGAEgASgEEicKA3B1dBgCIAEoCzIYLmV0Y2RzZXJ2ZXJwYi5QdXRSZXF1ZXN0SAASOAoMZGVsZXRlX3JhbmdlGAMgASgLMiAuZXRjZHNlcnZlcnBiLkRlbGV0ZVJhbmdlUmVxdWVzdEgAEicKA3R4bhgEIAEoCzIYLmV0Y2RzZXJ2ZXJwYi5UeG5SZXF1ZXN0SAASNQoKY29tcGFjdGlvbhgFIAEoCzIfLmV0Y2RzZXJ2ZXJwYi5Db21wYWN0aW9uUmVxdWVzdEgAEjYKC2xlYXNlX2dyYW50GAYgASgLMh8uZXRjZHNlcnZlcnBiLkxlYXNlR3JhbnRSZXF1ZXN0SAASOAoMbGVhc2VfcmV2b2tlGAcgASgLMiAuZXRjZHNlcnZlcnBiLkxlYXNlUmV2b2tlUmVxdWVzdEgAEkAKEGxlYXNlX2NoZWNrcG9pbnQYCCABKAsyJC5ldGNkc2VydmVycGIuTGVhc2VDaGVja3BvaW50UmVxdWVzdEgAEisKBWFsYXJtGAkgASgLMhouZXRjZHNlcnZlcnBiLkFsYXJtUmVxdWVzdEgAEjwKDW1lbWJlcl91cGRhdGUYCiABKAsyIy5jb25jbGF2ZS5pbnRlcm5hbC5NZW1iZXJBdHRyaWJ1dGVzSAASLQoEYXV0aBgLIAEoCzIdLmNvbmNsYXZlLmludGVybmFsLkF1dGhDaGFuZ2VIABIQCgh1c2VybmFtZRgMIAEoCRIVCg1hdXRoX3JldmlzaW9uGA0gASgEEhAKCGludGVybmFsGA4gASgIQgkKB3JlcXVlc3Qi8gcKCkF1dGhDaGFuZ2USMQoGZW5hYmxlGAEgASgLMh8uZXRjZHNlcnZlcnBiLkF1dGhFbmFibGVSZXF1ZXN0SAASMwoHZGlzYWJsZRgCIAEoCzIgLmV0Y2RzZXJ2ZXJwYi5BdXRoRGlzYWJsZVJlcXVlc3RIABI0Cgh1c2VyX2FkZBgDIAEoCzIgLmV0Y2RzZXJ2ZXJwYi5BdXRoVXNlckFkZFJlcXVlc3RIABI6Cgt1c2VyX2RlbGV0ZRgEIAEoCzIjLmV0Y2RzZXJ2ZXJwYi5BdXRoVXNlckRlbGV0ZVJlcXVlc3RIABJLChR1c2VyX2NoYW5nZV9wYXNzd29yZBgFIAEoCzIrLmV0Y2RzZXJ2ZXJwYi5BdXRoVXNlckNoYW5nZVBhc3N3b3JkUmVxdWVzdEgAEkEKD3VzZXJfZ3JhbnRfcm9sZRgGIAEoCzImLmV0Y2RzZXJ2ZXJwYi5BdXRoVXNlckdyYW50Um9sZVJlcXVlc3RIABJDChB1c2VyX3Jldm9rZV9yb2xlGAcgASgLMicuZXRjZHNlcnZlcnBiLkF1dGhVc2VyUmV2b2tlUm9sZVJlcXVlc3RIABI0Cghyb2xlX2FkZBgIIAEoCzIgLmV0Y2RzZXJ2ZXJwYi5BdXRoUm9sZUFkZFJlcXVlc3RIABI6Cgtyb2xlX2RlbGV0ZRgJIAEoCzIjLmV0Y2RzZXJ2ZXJwYi5BdXRoUm9sZURlbGV0ZVJlcXVlc3RIABJNChVyb2xlX2dyYW50X3Blcm1pc3Npb24YCiABKAsyLC5ldGNkc2VydmVycGIuQXV0aFJvbGVHcmFudFBlcm1pc3Npb25SZXF1ZXN0SAASTwoWcm9sZV9yZXZva2VfcGVybWlzc2lvbhgLIAEoCzItLmV0Y2RzZXJ2ZXJwYi5BdXRoUm9sZVJldm9rZVBlcm1pc3Npb25SZXF1ZXN0SAASNAoIdXNlcl9nZXQYDCABKAsyIC5ldGNkc2VydmVycGIuQXV0aFVzZXJHZXRSZXF1ZXN0SAASNgoJdXNlcl9saXN0GA0gASgLMiEuZXRjZHNlcnZlcnBiLkF1dGhVc2VyTGlzdFJlcXVlc3RIABI0Cghyb2xlX2dldBgOIAEoCzIgLmV0Y2RzZXJ2ZXJwYi5BdXRoUm9sZUdldFJlcXVlc3RIABI2Cglyb2xlX2xpc3QYDyABKAsyIS5ldGNkc2VydmVycGIuQXV0aFJvbGVMaXN0UmVxdWVzdEgAEj0KDGF1dGhlbnRpY2F0ZRgQIAEoCzIlLmNvbmNsYXZlLmludGVybmFsLkF1dGhlbnRpY2F0ZUNoYW5nZUgAQggKBmNoYW5nZSI4ChJBdXRoZW50aWNhdGVDaGFuZ2USDAoEbmFtZRgBIAEoCRIUCgxzaW1wbGVfdG9rZW4YAiABKAkiaAoQTWVtYmVyQXR0cmlidXRlcxIKCgJpZBgBIAEoBBIMCgRuYW1lGAIgASgJEhEKCXBlZXJfdXJscxgDIAMoCRITCgtjbGllbnRfdXJscxgEIAMoCRISCgppc19sZWFybmVyGAUgASgIIp8BCgxDbHVzdGVyU3RhdGUSEgoKY2x1c3Rlcl9pZBgBIAEoBBI0CgdtZW1iZXJzGAIgAygLMiMuY29uY2xhdmUuaW50ZXJuYWwuTWVtYmVyQXR0cmlidXRlcxIaChJyZW1vdmVkX21lbWJlcl9pZHMYAyADKAQSKQoGYWxhcm1zGAQgAygLMhkuZXRjZHNlcnZlcnBiLkFsYXJtTWVtYmVyImgKCUF1dGhTdGF0ZRIPCgdlbmFibGVkGAEgASgIEhAKCHJldmlzaW9uGAIgASgEEhsKBXVzZXJzGAMgAygLMgwuYXV0aHBiLlVzZXISGwoFcm9sZXMYBCADKAsyDC5hdXRocGIuUm9sZWIGcHJvdG8z", [file_etcdserverpb_rpc, file_authpb_auth]);
 
 /**
  * One write (or linearizable-by-log operation) proposed through raft. `id` lets the member
@@ -86,7 +88,35 @@ export type RaftRequest = Message<"conclave.internal.RaftRequest"> & {
      */
     value: MemberAttributes;
     case: "memberUpdate";
+  } | {
+    /**
+     * @generated from field: conclave.internal.AuthChange auth = 11;
+     */
+    value: AuthChange;
+    case: "auth";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * Who proposed it and the auth revision their permissions were checked at (empty/0 while
+   * authentication is off): the applier checks writes again against the auth store in force
+   * at the entry's index, so a permission revoked while the proposal was in flight is enforced.
+   *
+   * @generated from field: string username = 12;
+   */
+  username: string;
+
+  /**
+   * @generated from field: uint64 auth_revision = 13;
+   */
+  authRevision: bigint;
+
+  /**
+   * Proposed by the member itself (lease expiry, checkpoints, alarms, attributes): not a
+   * client's request, so not subject to its permissions (etcd proposes these as root).
+   *
+   * @generated from field: bool internal = 14;
+   */
+  internal: boolean;
 };
 
 /**
@@ -95,6 +125,149 @@ export type RaftRequest = Message<"conclave.internal.RaftRequest"> & {
  */
 export const RaftRequestSchema: GenMessage<RaftRequest> = /*@__PURE__*/
   messageDesc(file_conclave_internal, 0);
+
+/**
+ * One change to the auth store. Passwords never travel in the log: user_add and
+ * change_password carry the bcrypt hash computed by the proposing member.
+ *
+ * @generated from message conclave.internal.AuthChange
+ */
+export type AuthChange = Message<"conclave.internal.AuthChange"> & {
+  /**
+   * @generated from oneof conclave.internal.AuthChange.change
+   */
+  change: {
+    /**
+     * @generated from field: etcdserverpb.AuthEnableRequest enable = 1;
+     */
+    value: AuthEnableRequest;
+    case: "enable";
+  } | {
+    /**
+     * @generated from field: etcdserverpb.AuthDisableRequest disable = 2;
+     */
+    value: AuthDisableRequest;
+    case: "disable";
+  } | {
+    /**
+     * @generated from field: etcdserverpb.AuthUserAddRequest user_add = 3;
+     */
+    value: AuthUserAddRequest;
+    case: "userAdd";
+  } | {
+    /**
+     * @generated from field: etcdserverpb.AuthUserDeleteRequest user_delete = 4;
+     */
+    value: AuthUserDeleteRequest;
+    case: "userDelete";
+  } | {
+    /**
+     * @generated from field: etcdserverpb.AuthUserChangePasswordRequest user_change_password = 5;
+     */
+    value: AuthUserChangePasswordRequest;
+    case: "userChangePassword";
+  } | {
+    /**
+     * @generated from field: etcdserverpb.AuthUserGrantRoleRequest user_grant_role = 6;
+     */
+    value: AuthUserGrantRoleRequest;
+    case: "userGrantRole";
+  } | {
+    /**
+     * @generated from field: etcdserverpb.AuthUserRevokeRoleRequest user_revoke_role = 7;
+     */
+    value: AuthUserRevokeRoleRequest;
+    case: "userRevokeRole";
+  } | {
+    /**
+     * @generated from field: etcdserverpb.AuthRoleAddRequest role_add = 8;
+     */
+    value: AuthRoleAddRequest;
+    case: "roleAdd";
+  } | {
+    /**
+     * @generated from field: etcdserverpb.AuthRoleDeleteRequest role_delete = 9;
+     */
+    value: AuthRoleDeleteRequest;
+    case: "roleDelete";
+  } | {
+    /**
+     * @generated from field: etcdserverpb.AuthRoleGrantPermissionRequest role_grant_permission = 10;
+     */
+    value: AuthRoleGrantPermissionRequest;
+    case: "roleGrantPermission";
+  } | {
+    /**
+     * @generated from field: etcdserverpb.AuthRoleRevokePermissionRequest role_revoke_permission = 11;
+     */
+    value: AuthRoleRevokePermissionRequest;
+    case: "roleRevokePermission";
+  } | {
+    /**
+     * Admin reads go through the log too (etcd serves them from its applier), so they are
+     * checked and answered at one point of the auth history.
+     *
+     * @generated from field: etcdserverpb.AuthUserGetRequest user_get = 12;
+     */
+    value: AuthUserGetRequest;
+    case: "userGet";
+  } | {
+    /**
+     * @generated from field: etcdserverpb.AuthUserListRequest user_list = 13;
+     */
+    value: AuthUserListRequest;
+    case: "userList";
+  } | {
+    /**
+     * @generated from field: etcdserverpb.AuthRoleGetRequest role_get = 14;
+     */
+    value: AuthRoleGetRequest;
+    case: "roleGet";
+  } | {
+    /**
+     * @generated from field: etcdserverpb.AuthRoleListRequest role_list = 15;
+     */
+    value: AuthRoleListRequest;
+    case: "roleList";
+  } | {
+    /**
+     * A simple token issued by the proposing member (etcd 3.4 replicates Authenticate).
+     *
+     * @generated from field: conclave.internal.AuthenticateChange authenticate = 16;
+     */
+    value: AuthenticateChange;
+    case: "authenticate";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message conclave.internal.AuthChange.
+ * Use `create(AuthChangeSchema)` to create a new message.
+ */
+export const AuthChangeSchema: GenMessage<AuthChange> = /*@__PURE__*/
+  messageDesc(file_conclave_internal, 1);
+
+/**
+ * @generated from message conclave.internal.AuthenticateChange
+ */
+export type AuthenticateChange = Message<"conclave.internal.AuthenticateChange"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string simple_token = 2;
+   */
+  simpleToken: string;
+};
+
+/**
+ * Describes the message conclave.internal.AuthenticateChange.
+ * Use `create(AuthenticateChangeSchema)` to create a new message.
+ */
+export const AuthenticateChangeSchema: GenMessage<AuthenticateChange> = /*@__PURE__*/
+  messageDesc(file_conclave_internal, 2);
 
 /**
  * A member as the cluster records it; carried in the context of a raft membership change.
@@ -133,7 +306,7 @@ export type MemberAttributes = Message<"conclave.internal.MemberAttributes"> & {
  * Use `create(MemberAttributesSchema)` to create a new message.
  */
 export const MemberAttributesSchema: GenMessage<MemberAttributes> = /*@__PURE__*/
-  messageDesc(file_conclave_internal, 1);
+  messageDesc(file_conclave_internal, 3);
 
 /**
  * The member list and alarms, stored beside the key space in member snapshots.
@@ -167,5 +340,40 @@ export type ClusterState = Message<"conclave.internal.ClusterState"> & {
  * Use `create(ClusterStateSchema)` to create a new message.
  */
 export const ClusterStateSchema: GenMessage<ClusterState> = /*@__PURE__*/
-  messageDesc(file_conclave_internal, 2);
+  messageDesc(file_conclave_internal, 4);
+
+/**
+ * The auth store, stored beside the key space in the backend's meta bucket (so it is in
+ * snapshots and both engines).
+ *
+ * @generated from message conclave.internal.AuthState
+ */
+export type AuthState = Message<"conclave.internal.AuthState"> & {
+  /**
+   * @generated from field: bool enabled = 1;
+   */
+  enabled: boolean;
+
+  /**
+   * @generated from field: uint64 revision = 2;
+   */
+  revision: bigint;
+
+  /**
+   * @generated from field: repeated authpb.User users = 3;
+   */
+  users: User[];
+
+  /**
+   * @generated from field: repeated authpb.Role roles = 4;
+   */
+  roles: Role[];
+};
+
+/**
+ * Describes the message conclave.internal.AuthState.
+ * Use `create(AuthStateSchema)` to create a new message.
+ */
+export const AuthStateSchema: GenMessage<AuthState> = /*@__PURE__*/
+  messageDesc(file_conclave_internal, 5);
 

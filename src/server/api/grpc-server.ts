@@ -46,6 +46,8 @@ export interface GrpcServerOptions {
   readonly noLeaderStreamTimeoutMs?: number;
   /** Where gRPC call counts go (default: nowhere). */
   readonly metrics?: MetricsSink;
+  /** bcrypt cost of new password hashes (etcd: 10). */
+  readonly bcryptCost?: number;
   /** Extra grpc-js server options (TLS is chosen at bind time). */
   readonly channelOptions?: ChannelOptions;
 }
@@ -95,7 +97,7 @@ export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): 
     leaseService(port, limits, tracker),
     clusterService(port),
     maintenanceService(port, { maxRequestBytes, version, quotaBackendBytes }),
-    authService(port),
+    authService(port, { maxRequestBytes, ...(options.bcryptCost === undefined ? {} : { bcryptCost: options.bcryptCost }) }),
     lockService(port, limits),
     electionService(port, limits, tracker),
   ];

@@ -13,6 +13,7 @@ import type { ServerPort } from './ports.js';
 import type { LeaderMonitor } from './leader-monitor.js';
 import type { ServiceBinding } from './service-definition.js';
 import type { TrackedCall } from './unary.js';
+import { guardAuth, recipeCallback } from '../auth/call-guard.js';
 
 type Handler = (call: GuardedCall, callback?: (error: unknown) => void) => void;
 
@@ -49,13 +50,20 @@ export function guarded(port: ServerPort, binding: ServiceBinding, monitor: Lead
     const wrapped: Handler = (call, callback) => {
       // A client stream's request arrives later; the learner rule for streams does not need it.
       const error = guardError(port, method.path, streaming, call.metadata, method.requestStream ? undefined : call.request);
+      const refuse = (e: unknown): void => {
+        if (callback !== undefined) callback(toServiceError(e));
+        else call.emit('error', toServiceError(e));
+      };
       if (error === undefined) {
-        if (streaming && call.metadata.get('hasleader')[0] === 'true') monitor.add(call as unknown as TrackedCall);
-        handler(call, callback);
+        const proceed = (): void => {
+          if (streaming && call.metadata.get('hasleader')[0] === 'true') monitor.add(call as unknown as TrackedCall);
+          handler(call, port.auth === undefined ? callback : recipeCallback(method.path, callback));
+        };
+        if (port.auth === undefined) proceed();
+        else guardAuth(port.auth, method.path, call, method.requestStream ? undefined : call.request, port.store.maxTxnOps, proceed, refuse);
         return;
       }
-      if (callback !== undefined) callback(toServiceError(error));
-      else call.emit('error', toServiceError(error));
+      refuse(error);
     };
     implementation[name] = wrapped as unknown as UntypedServiceImplementation[string];
   }

@@ -18,6 +18,7 @@ import type { ServerPort } from './ports.js';
 import { propose } from './proposal.js';
 import { bindService, type ServiceBinding } from './service-definition.js';
 import { callSignal, type StreamTracker, unary, writeMessage } from './unary.js';
+import { authorizeLeaseKeys } from '../auth/enforce.js';
 
 const LEASE_NOT_FOUND_TEXT = 'etcdserver: requested lease not found';
 
@@ -70,6 +71,7 @@ export function leaseService(port: ServerPort, limits: ApiLimits, tracker: Strea
       const header = responseHeader(port);
       try {
         const ttl = await port.leaseTimeToLive(req.ID, req.keys, signal);
+        if (port.auth !== undefined) authorizeLeaseKeys(port.auth, ttl.keys);
         return create(LeaseTimeToLiveResponseSchema, {
           header,
           ID: req.ID,

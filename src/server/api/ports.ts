@@ -6,6 +6,7 @@
 import type { MvccStore, WatchableStore } from '../../mvcc/index.js';
 import type { Lessor, TimeToLive } from '../lessor/index.js';
 import type { RaftRequest } from '../../gen/conclave/internal_pb.js';
+import type { AuthGate } from '../auth/gate.js';
 
 /** The request part of a RaftRequest (everything but the id the member assigns). */
 export type ProposalRequest = RaftRequest['request'];
@@ -67,6 +68,8 @@ export interface ServerPort {
   readonly store: MvccStore;
   readonly watchable: WatchableStore;
   readonly lessor: Lessor;
+  /** Authentication and permissions (absent: none, as for in-memory ports in tests). */
+  readonly auth?: AuthGate;
 
   /** Renews a lease on the leader (forwarding from a follower); resolves with the TTL in seconds, or rejects "requested lease not found". */
   renewLease(id: bigint, signal?: AbortSignal): Promise<number>;

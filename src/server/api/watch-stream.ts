@@ -20,6 +20,8 @@ import { sharedEventToPb } from './watch-encoding.js';
 import { responseHeader } from './header.js';
 import type { ServerPort } from './ports.js';
 
+/** An empty watch key means key "\0" (etcd normalises it before the permission check). */
+const ZERO_KEY = new Uint8Array([0]);
 /** etcd's create-failure text for a client-chosen id already in use on the stream. */
 export const DUPLICATE_WATCH_ID_TEXT = 'mvcc: duplicate watch ID provided on the WatchStream';
 
@@ -73,6 +75,8 @@ export class WatchStream {
     let id = req.watchId;
     let watcher: Watcher;
     try {
+      const refusal = await this.port.auth?.watchRefusal(req.key.length === 0 ? ZERO_KEY : req.key, req.rangeEnd);
+      if (refusal !== undefined) throw new WatchCreateError(refusal, 'ERR_WATCH_PERMISSION_DENIED');
       if (id !== 0n && this.watchers.has(id)) throw new WatchCreateError(DUPLICATE_WATCH_ID_TEXT, 'ERR_WATCH_DUPLICATE_ID');
       // etcd main answers a negative start revision with the compacted text.
       if (startRevision < 0) throw new WatchCreateError(MVCC_COMPACTED_TEXT, 'ERR_WATCH_NEGATIVE_REVISION');

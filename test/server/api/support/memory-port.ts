@@ -14,6 +14,12 @@ import type { AlarmInfo, MemberInfo, MemberStatusInfo, ProposalRequest, ServerPo
 import { serverError } from '../../../../src/server/errors.js';
 import { IdGenerator } from '../../../../src/server/ids.js';
 import { Lessor } from '../../../../src/server/lessor/index.js';
+import { create } from '@bufbuild/protobuf';
+import { RaftRequestSchema } from '../../../../src/gen/conclave/internal_pb.js';
+import { AuthGate } from '../../../../src/server/auth/gate.js';
+import { AuthStore } from '../../../../src/server/auth/store.js';
+import { SimpleTokens } from '../../../../src/server/auth/tokens.js';
+import { applyAuthChange, refusalAtApply } from '../../../../src/server/auth/apply.js';
 import type { TimeToLive } from '../../../../src/server/lessor/index.js';
 import { MemoryBackend, writeSnapshot } from '../../../../src/storage/backend/index.js';
 
@@ -34,6 +40,8 @@ export class MemoryPort implements ServerPort {
   readonly store: MvccStore;
   readonly watchable: WatchableStore;
   readonly lessor: Lessor;
+  /** A real auth store and simple tokens, applied like the member's (auth off until enabled). */
+  readonly auth: AuthGate;
   readonly counters = { proposals: 0, readBarriers: 0, defragments: 0 };
   /** When false, status() and role() report no leader (for require-leader tests). */
   hasLeader = true;
@@ -62,6 +70,7 @@ export class MemoryPort implements ServerPort {
       },
     });
     this.lessor.promote();
+    this.auth = new AuthGate(new AuthStore(), new SimpleTokens(this.clock));
     this.ids = new IdGenerator(this.memberId, 1_700_000_000_000);
     this.memberList = [{ id: this.memberId, name: 'default', peerUrls: ['http://127.0.0.1:2380'], clientUrls: ['http://127.0.0.1:2379'], isLearner: false }];
   }
@@ -171,7 +180,16 @@ export class MemoryPort implements ServerPort {
 
   private apply(request: ProposalRequest): unknown {
     const position = { index: ++this.index, term: 2 };
+    const message = create(RaftRequestSchema, { id: 0n, request, ...this.auth.proposer() });
+    const refused = refusalAtApply(this.auth.store, message, (id) => this.lessor.timeToLive(id, true).keys);
+    if (refused !== undefined) throw refused;
     switch (request.case) {
+      case 'auth': {
+        const outcome = applyAuthChange(this.auth.store, this.store, position, message);
+        if (outcome === undefined) throw new Error('a log entry was applied twice');
+        if (!outcome.ok) throw outcome.error;
+        return outcome.value;
+      }
       case 'put':
         return this.store.apply(position, { put: putRequestFromPb(request.value) });
       case 'deleteRange':

@@ -53,8 +53,8 @@ export class RawClient {
   }
 
   /** A server-streaming call whose responses are queued for `next()`. */
-  serverStream<M extends Method>(method: M, request: MessageInitShape<M['input']>): DuplexCall<never, MessageShape<M['output']>> {
-    const call = this.client(method.parent)[method.localName]!(create(method.input, request)) as ClientDuplexStream<unknown, MessageShape<M['output']>>;
+  serverStream<M extends Method>(method: M, request: MessageInitShape<M['input']>, metadata: Metadata = new Metadata()): DuplexCall<never, MessageShape<M['output']>> {
+    const call = this.client(method.parent)[method.localName]!(create(method.input, request), metadata) as ClientDuplexStream<unknown, MessageShape<M['output']>>;
     return new DuplexCall(call, () => {
       throw new Error('a server stream takes no messages');
     });
