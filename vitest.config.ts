@@ -8,6 +8,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Most files wait on real processes, disks and sockets rather than the CPU: three at once
+    // keep a 2-core box busy without starving the member processes they start.
+    maxWorkers: 3,
     reporters: ['default'],
   },
 });

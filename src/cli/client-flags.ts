@@ -11,6 +11,9 @@ export interface ClientFlags {
   readonly cacert?: string;
   readonly cert?: string;
   readonly key?: string;
+  /** etcdctl's `--user name[:password]`. */
+  readonly user?: string;
+  readonly password?: string;
   readonly commandTimeout: number;
   readonly writeOut: 'table' | 'json' | 'simple';
 }
@@ -29,13 +32,15 @@ export function nonNegativeInteger(name: string) {
   };
 }
 
-/** Adds --endpoints, --cacert/--cert/--key, --command-timeout and -w to a client command. */
+/** Adds --endpoints, --cacert/--cert/--key, --user/--password, --command-timeout and -w to a client command. */
 export function addClientFlags(command: Command): Command {
   return command
     .addOption(new Option('--endpoints <host:port,...>', 'members to talk to (comma-separated)').env('CONCLAVE_ENDPOINTS').default('127.0.0.1:2379'))
     .addOption(new Option('--cacert <path>', 'PEM CA bundle that verifies the members (use https:// endpoints or give it to turn TLS on)'))
     .addOption(new Option('--cert <path>', 'PEM client certificate, for members with --client-cert-auth'))
     .addOption(new Option('--key <path>', 'PEM private key of --cert'))
+    .addOption(new Option('--user <name[:password]>', 'log in as this user (etcdctl\'s form; the password may follow a colon)').env('CONCLAVE_USER'))
+    .addOption(new Option('--password <password>', 'the password of --user, when it is not given after a colon').env('CONCLAVE_PASSWORD'))
     .addOption(new Option('--command-timeout <ms>', 'time limit of each call, retries included').default(5_000).argParser(positiveInteger('--command-timeout')))
     .addOption(new Option('-w, --write-out <format>', 'output format').choices(['table', 'json', 'simple']).default('table'));
 }
@@ -54,11 +59,29 @@ export function clientFromFlags(flags: ClientFlags, extra: Partial<ClientOptions
       throw new UsageError(`${flag}: cannot read ${path}: ${(error as Error).message}`);
     }
   };
+  const auth = credentialsFromFlags(flags);
   const tls = wantsTls ? { ca: read('--cacert', flags.cacert), cert: read('--cert', flags.cert), key: read('--key', flags.key) } : undefined;
   return new Client({
     endpoints: endpoints.map((e) => e.replace(/^https?:\/\//, '')),
     callTimeoutMs: flags.commandTimeout,
     ...(tls === undefined ? {} : { tls: Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined)) }),
+    ...(auth === undefined ? {} : { auth }),
     ...extra,
   });
+}
+
+/** `--user name:password`, or `--user name --password p` (etcdctl splits at the first colon). */
+export function credentialsFromFlags(flags: Pick<ClientFlags, 'user' | 'password'>): { username: string; password: string } | undefined {
+  if (flags.user === undefined) {
+    if (flags.password !== undefined) throw new UsageError('--password goes with --user');
+    return undefined;
+  }
+  const colon = flags.user.indexOf(':');
+  const username = colon < 0 ? flags.user : flags.user.slice(0, colon);
+  const inline = colon < 0 ? undefined : flags.user.slice(colon + 1);
+  if (username === '') throw new UsageError('--user needs a user name');
+  if (inline !== undefined && flags.password !== undefined) throw new UsageError('give the password after the colon in --user or with --password, not both');
+  const password = inline ?? flags.password;
+  if (password === undefined) throw new UsageError('--user needs a password: --user name:password or --password');
+  return { username, password };
 }

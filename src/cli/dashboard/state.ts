@@ -239,7 +239,10 @@ export class DashboardState {
     const list = await this.client.memberList({ signal });
     const urls = list.map((m) => m.clientUrls[0] ?? '');
     this.retainStatusClients(urls);
-    const statuses = await Promise.all(urls.map((url) => this.statusClientFor(url).status({ signal, timeoutMs: 1_500 }).catch((error: unknown) => error as Error)));
+    // A member that has not published its client URLs yet (just started or added) has none to ask.
+    const statuses = await Promise.all(urls.map((url) => (url === ''
+      ? new Error('no client URL published yet')
+      : this.statusClientFor(url).status({ signal, timeoutMs: 1_500 }).catch((error: unknown) => error as Error))));
     const nowMs = this.now();
     await Promise.all(urls.map((url) => (url === '' ? undefined : this.sampler.scrape(url, nowMs, signal))));
     this.sampler.retain(urls);
