@@ -137,6 +137,6 @@ for (const target of sideBySide) {
         }
       }
       expect(await new PriorityQueue(client(), 'jobs').size()).toBe(0);
-    }, 1_800_000);
+    }, 3_600_000);
   });
 }
