@@ -53,6 +53,7 @@ export async function startMember(options: MemberOptions): Promise<RunningMember
       ...(m.options.peerMessageFilter === undefined ? {} : { filter: m.options.peerMessageFilter }),
       handlers: { clusterId: () => m.clusterId(), isRemoved: (id) => m.cluster.removed.has(id), unary: m.peerHandlers() },
       events,
+      onRoundTrip: (peer, seconds) => metrics.peerRoundTripSeconds(peer.toString(16), seconds),
     });
     return transport;
   }, metrics);

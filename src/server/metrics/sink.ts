@@ -12,6 +12,8 @@ export interface MetricsSink {
   backendCommitSeconds(seconds: number): void;
   /** Committed entries applied by one Ready of the ready loop. */
   readyBatchEntries(entries: number): void;
+  /** A raft message batch to `peerIdHex` was acknowledged this long after it was written. */
+  peerRoundTripSeconds(peerIdHex: string, seconds: number): void;
   /** The counters of one gRPC method (looked up once, when the method is registered). */
   grpcMethod(service: string, method: string, type: GrpcType): GrpcMethodMetrics;
 }
@@ -30,6 +32,7 @@ export const noMetrics: MetricsSink = {
   walFsyncSeconds: () => undefined,
   backendCommitSeconds: () => undefined,
   readyBatchEntries: () => undefined,
+  peerRoundTripSeconds: () => undefined,
   grpcMethod: () => ({ started: () => undefined, handled: () => undefined }),
 };
 

@@ -39,6 +39,11 @@ export interface GrpcPeerTransportOptions {
   readonly events: PeerEvents;
   /** Test-only (MemberOptions.peerMessageFilter): `false` drops traffic from `from` to `to`. */
   readonly filter?: (from: bigint, to: bigint) => boolean;
+  /**
+   * A batch to `peer` was acknowledged `seconds` after it was written (the peer acknowledges in
+   * order, once it has taken the batch): etcd_network_peer_round_trip_time_seconds.
+   */
+  readonly onRoundTrip?: (peer: NodeId, seconds: number) => void;
 }
 
 export function hostPort(url: string): string {
@@ -219,8 +224,8 @@ class PeerLink {
   private stream: ClientDuplexStream<MessageBatch, BatchAck> | undefined;
   private queue: Message[] = [];
   private flushScheduled = false;
-  /** Per batch written and not yet acknowledged: the snapshot targets it carried. */
-  private readonly awaitingAck: Array<NodeId[]> = [];
+  /** Per batch written and not yet acknowledged: the snapshot targets it carried, and when it was written. */
+  private readonly awaitingAck: Array<{ readonly snapshots: NodeId[]; readonly writtenAtMs: number }> = [];
   private backoffMs = RECONNECT_MIN_MS;
   private reconnectAtMs = 0;
   private closed = false;
@@ -258,7 +263,7 @@ class PeerLink {
       return;
     }
     const batch = encodeBatch(this.options.handlers.clusterId(), this.options.memberId, messages);
-    this.awaitingAck.push(messages.filter((m) => m.type === 'snap').map((m) => m.to));
+    this.awaitingAck.push({ snapshots: messages.filter((m) => m.type === 'snap').map((m) => m.to), writtenAtMs: performance.now() });
     stream.write(batch);
   }
 
@@ -267,7 +272,7 @@ class PeerLink {
     if (this.closed) return;
     const stream = this.openStream();
     if (stream === undefined) return;
-    this.awaitingAck.push([]);
+    this.awaitingAck.push({ snapshots: [], writtenAtMs: performance.now() });
     stream.write(encodeBatch(this.options.handlers.clusterId(), this.options.memberId, []));
   }
 
@@ -279,7 +284,9 @@ class PeerLink {
     stream.on('data', (ack: BatchAck) => {
       this.backoffMs = RECONNECT_MIN_MS;
       this.reportedUnreachable = false;
-      const snapshots = this.awaitingAck.shift() ?? [];
+      const sent = this.awaitingAck.shift();
+      const snapshots = sent?.snapshots ?? [];
+      if (sent !== undefined) this.options.onRoundTrip?.(this.id, (performance.now() - sent.writtenAtMs) / 1000);
       const failed = ack.refused !== '';
       if (failed) this.options.logger.warn('peer refused our messages', { peer: this.id.toString(16), reason: ack.refused });
       if (ack.refused === 'removed') this.options.events.removed();
@@ -288,7 +295,7 @@ class PeerLink {
     const broken = (): void => {
       if (this.stream !== stream) return;
       this.stream = undefined;
-      for (const snapshots of this.awaitingAck.splice(0)) for (const to of snapshots) this.options.events.snapshotStatus(to, true);
+      for (const { snapshots } of this.awaitingAck.splice(0)) for (const to of snapshots) this.options.events.snapshotStatus(to, true);
       this.reconnectAtMs = this.options.clock.nowMs() + this.backoffMs;
       this.backoffMs = Math.min(RECONNECT_MAX_MS, this.backoffMs * 2);
       this.reportUnreachable();

@@ -17,6 +17,7 @@ const REQUIRED = [
   'etcd_disk_wal_fsync_duration_seconds_count', 'etcd_disk_backend_commit_duration_seconds_count', 'etcd_mvcc_db_total_size_in_bytes',
   'etcd_debugging_mvcc_keys_total', 'grpc_server_started_total', 'grpc_server_handled_total',
   'conclave_server_ready_batch_entries_count', 'conclave_server_apply_lag_entries', 'conclave_mvcc_watchers',
+  'etcd_network_peer_round_trip_time_seconds_count',
 ];
 
 /**
@@ -72,6 +73,8 @@ describe.skipIf(skip !== undefined)('HTTP on the client URLs (3 members, lmdb)',
     expect(after.get('etcd_server_proposals_committed_total')!).toBeGreaterThanOrEqual(before.get('etcd_server_proposals_committed_total')! + 200);
     expect(after.get('etcd_server_proposals_applied_total')!).toBeGreaterThanOrEqual(before.get('etcd_server_proposals_applied_total')! + 200);
     expect(after.get('etcd_disk_wal_fsync_duration_seconds_count')!).toBeGreaterThan(before.get('etcd_disk_wal_fsync_duration_seconds_count')!);
+    // Every member's raft batches to its two peers are acknowledged (one series per peer).
+    expect(after.get('etcd_network_peer_round_trip_time_seconds_count')!).toBeGreaterThan(before.get('etcd_network_peer_round_trip_time_seconds_count')!);
     expect(after.get('etcd_debugging_mvcc_keys_total')!).toBeGreaterThanOrEqual(200);
     expect(after.get('grpc_server_handled_total')!).toBeGreaterThanOrEqual(before.get('grpc_server_handled_total')! + 200);
     expect(after.get('conclave_mvcc_watchers')!).toBeGreaterThanOrEqual(1);
