@@ -66,7 +66,9 @@ for (const target of sideBySide) {
           const c = client();
           const session = await Session.create(c, { ttlSeconds: 3 });
           const queue = new PriorityQueue(c, 'jobs');
-          const lifetime = 200 + random.int(600);
+          // Items before the kill scale with the load (200..800 of 10,000, 20..80 of 1,000), so
+          // every size kills consumers several times over.
+          const lifetime = Math.round(total / 50) + random.int(Math.round((total * 3) / 50));
           let handled = 0;
           try {
             for (;;) {
