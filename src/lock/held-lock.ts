@@ -60,6 +60,9 @@ export class HeldLock implements AsyncDisposable {
    * Aborts when the lock is lost or released; its reason says which (ERR_LOCK_LOST / ERR_LOCK_RELEASED).
    * Reading it starts the watch on our key (from the confirming revision, so no deletion is
    * missed): a holder that never looks at the signal costs no watch, and no error object.
+   * Read it when the lock is granted (hand it to the work it guards): a deletion that happened
+   * before the first read is reported once the watch has caught up, one round trip later, and
+   * a session loss at once.
    */
   get signal(): AbortSignal {
     const controller = this.signalController();

@@ -50,6 +50,8 @@ describe.skipIf(skip !== undefined)('dashboard actions against real etcd 3.4', (
 
     const [a, b] = await Promise.all([client.session({ ttlSeconds: 30 }), client.session({ ttlSeconds: 30 })]);
     const leading = await new Election(a, 'sched').campaign('node-a');
+    // Read at once, as a leader hands it to its work: the first read starts the ownership watch.
+    const leadingSignal = leading.signal;
     const next = new Election(b, 'sched').campaign('node-b');
     await waitFor(async () => expect((await state(actions)).elections[0]?.candidates.map((c) => c.value)).toEqual(['node-b']));
     expect((await post(actions, `/api/elections/resign?key=${encodeURIComponent('sched/nope')}`)).status).toBe(404);
@@ -57,7 +59,7 @@ describe.skipIf(skip !== undefined)('dashboard actions against real etcd 3.4', (
     const successor = await next;
     expect(successor.key).toBe(new Election(b, 'sched').key);
     await waitFor(async () => expect((await state(actions)).elections[0]?.leader.value).toBe('node-b'));
-    expect(leading.signal.aborted).toBe(true);
+    await waitFor(() => expect(leadingSignal.aborted).toBe(true));
     await successor.resign();
     await a.close();
     await b.close();

@@ -46,10 +46,25 @@ describe('MetricsSampler', () => {
     expect(sampler.get('http://never')).toMatchObject({ available: false, reason: 'not scraped yet' });
   });
 
+  it('counts the KV calls a member handled when it exports no etcd_mvcc_* counters (Conclave)', async () => {
+    let calls = 0;
+    const kv = (): string => `grpc_server_handled_total{grpc_type="unary",grpc_service="etcdserverpb.KV",grpc_method="Put",grpc_code="OK"} ${calls}
+grpc_server_handled_total{grpc_type="unary",grpc_service="etcdserverpb.KV",grpc_method="Range",grpc_code="OK"} ${calls}
+grpc_server_handled_total{grpc_type="unary",grpc_service="etcdserverpb.Lease",grpc_method="LeaseGrant",grpc_code="OK"} 1000
+`;
+    const sampler = new MetricsSampler(async () => kv());
+    const signal = new AbortController().signal;
+    await sampler.scrape('http://c', 0, signal);
+    calls = 30;
+    await sampler.scrape('http://c', 2_000, signal);
+    // 2 x 30 KV calls in 2 s; the Lease calls do not count.
+    expect(sampler.get('http://c')).toMatchObject({ available: true, points: [{ t: 2, opsPerSecond: 30, fsyncMs: null, watchEventsPerSecond: 0 }] });
+  });
+
   it('refuses a /metrics without etcd counters and keeps at most MAX_POINTS points', async () => {
     const empty = new MetricsSampler(async () => 'up 1\n');
     await empty.scrape('http://m', 0, new AbortController().signal);
-    expect(empty.get('http://m')).toMatchObject({ available: false, reason: 'no etcd_mvcc_* counters in /metrics' });
+    expect(empty.get('http://m')).toMatchObject({ available: false, reason: 'no etcd_mvcc_* counters or KV call counts in /metrics' });
     let puts = 0;
     const busy = new MetricsSampler(async () => metrics((puts += 1), 0, 0, 0));
     for (let i = 0; i <= MAX_POINTS + 10; i++) await busy.scrape('http://m', i * 1000, new AbortController().signal);

@@ -5,7 +5,10 @@ import type { Samples } from './prometheus-text.js';
 export interface MetricsPoint {
   /** Unix time in seconds (uPlot's x axis). */
   readonly t: number;
-  /** Puts + deletes + ranges + txns per second (etcd_mvcc_*_total). */
+  /**
+   * Puts + deletes + ranges + txns per second (etcd_mvcc_*_total); on a member without those
+   * counters (Conclave), the KV calls it handled per second (grpc_server_handled_total).
+   */
   readonly opsPerSecond: number;
   /** Mean WAL fsync latency over the interval in ms (etcd_disk_wal_fsync_duration_seconds), null without fsyncs. */
   readonly fsyncMs: number | null;
@@ -21,6 +24,7 @@ export interface MemberMetrics {
 }
 
 const OPS = ['etcd_mvcc_put_total', 'etcd_mvcc_delete_total', 'etcd_mvcc_range_total', 'etcd_mvcc_txn_total'];
+const KV_CALLS_HANDLED = 'grpc_server_handled_total|etcdserverpb.KV';
 const FSYNC_SUM = 'etcd_disk_wal_fsync_duration_seconds_sum';
 const FSYNC_COUNT = 'etcd_disk_wal_fsync_duration_seconds_count';
 const WATCH_EVENTS = 'etcd_debugging_mvcc_events_total';
@@ -41,7 +45,7 @@ export class MetricsSampler {
     let samples: Samples;
     try {
       samples = parsePrometheusText(await this.fetchText(`${clientUrl.replace(/\/$/, '')}/metrics`, signal));
-      if (!OPS.some((name) => samples.has(name))) throw new Error('no etcd_mvcc_* counters in /metrics');
+      if (!OPS.some((name) => samples.has(name)) && !samples.has(KV_CALLS_HANDLED)) throw new Error('no etcd_mvcc_* counters or KV call counts in /metrics');
     } catch (error) {
       this.previous.delete(clientUrl);
       this.series.set(clientUrl, { available: false, reason: describeFailure(error), points: this.series.get(clientUrl)?.points ?? [] });
@@ -56,7 +60,7 @@ export class MetricsSampler {
       const fsyncs = delta(FSYNC_COUNT);
       points.push({
         t: nowMs / 1000,
-        opsPerSecond: OPS.reduce((sum, name) => sum + delta(name), 0) / seconds,
+        opsPerSecond: (OPS.some((name) => samples.has(name)) ? OPS.reduce((sum, name) => sum + delta(name), 0) : delta(KV_CALLS_HANDLED)) / seconds,
         fsyncMs: fsyncs === 0 ? null : (delta(FSYNC_SUM) / fsyncs) * 1000,
         watchEventsPerSecond: delta(WATCH_EVENTS) / seconds,
       });

@@ -8,16 +8,27 @@ export type Samples = ReadonlyMap<string, number>;
 
 const sampleLine = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/;
 
-/** Sums every sample of each metric name over its label sets (NaN and infinities skipped). */
+const grpcServiceLabel = /grpc_service="([^"]*)"/;
+
+/**
+ * Sums every sample of each metric name over its label sets (NaN and infinities skipped). A
+ * sample with a `grpc_service` label also counts under `name|service` (the KV calls a member
+ * handled, for members that export no etcd_mvcc_* counters).
+ */
 export function parsePrometheusText(text: string): Samples {
   const sums = new Map<string, number>();
+  const add = (key: string, value: number): void => {
+    sums.set(key, (sums.get(key) ?? 0) + value);
+  };
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
     const match = sampleLine.exec(line);
     if (match === null) continue;
     const value = Number(match[3]);
     if (!Number.isFinite(value)) continue;
-    sums.set(match[1]!, (sums.get(match[1]!) ?? 0) + value);
+    add(match[1]!, value);
+    const service = match[2] === undefined ? undefined : grpcServiceLabel.exec(match[2])?.[1];
+    if (service !== undefined) add(`${match[1]!}|${service}`, value);
   }
   return sums;
 }
