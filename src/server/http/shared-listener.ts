@@ -46,26 +46,20 @@ export function listenShared(host: string, port: number, h2: H2Sink, http: (req:
     socket.once('data', decide);
     socket.on('error', () => socket.destroy());
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port, exclusive: true }, () => {
-      server.off('error', reject);
-      const address = server.address();
-      resolve({
-        port: typeof address === 'object' && address !== null ? address.port : port,
-        close: () => new Promise<void>((done) => {
-          server.close(() => done());
-          httpServer.closeAllConnections();
-          for (const socket of sockets) socket.destroy();
-        }),
-      });
-    });
+  return listenOn(server, host, port, () => {
+    httpServer.closeAllConnections();
+    for (const socket of sockets) socket.destroy();
   });
 }
 
 /** An HTTP/1.1-only listener (for --listen-metrics-urls). */
 export function listenHttp(host: string, port: number, http: (req: IncomingMessage, res: ServerResponse) => void): Promise<SharedListener> {
   const server = createHttpServer(http);
+  return listenOn(server, host, port, () => server.closeAllConnections());
+}
+
+/** Listens on host:port; `close` stops listening, then `dropConnections` ends the open ones. */
+function listenOn(server: NetServer, host: string, port: number, dropConnections: () => void): Promise<SharedListener> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port, exclusive: true }, () => {
@@ -75,7 +69,7 @@ export function listenHttp(host: string, port: number, http: (req: IncomingMessa
         port: typeof address === 'object' && address !== null ? address.port : port,
         close: () => new Promise<void>((done) => {
           server.close(() => done());
-          server.closeAllConnections();
+          dropConnections();
         }),
       });
     });
