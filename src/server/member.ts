@@ -174,7 +174,6 @@ export class Member implements ServerPort {
       raftLastIndex: () => this.raftLastIndex(),
       promote: (id) => this.membership.promote(id),
     });
-    this.quota = new BackendQuota({ backendBytes: () => this.backendBytes() }, options.quotaBackendBytes);
     options.logger.info('member started', { name: options.name, id: this.memberId.toString(16), clusterId: this.cluster.clusterId.toString(16), engine: options.engine });
   }
 
@@ -239,6 +238,9 @@ export class Member implements ServerPort {
   /** The request paths: proposals, reads, leader-only calls, membership, removal. */
   private buildParts(): void {
     const { options } = this;
+    // Before anything can propose (the services publish this member's attributes at once):
+    // every proposal passes the quota check.
+    this.quota = new BackendQuota({ backendBytes: () => this.backendBytes() }, options.quotaBackendBytes);
     const kick = (): void => this.driver.kick();
     this.proposer = new Proposer({
       rawNode: this.rawNode,

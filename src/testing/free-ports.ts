@@ -11,8 +11,29 @@ export async function freeLoopbackPorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
-/** One free loopback TCP port (see freeLoopbackPorts for the caveat). */
-export function freePort(): Promise<number> {
+/** Ports this process handed out lately: a port is never handed out twice in a row of these. */
+const handedOut = new Set<number>();
+const MAX_REMEMBERED_PORTS = 4096;
+const MAX_ATTEMPTS = 100;
+
+/**
+ * One free loopback TCP port (see freeLoopbackPorts for the caveat). A port handed out before
+ * and not yet bound by its taker looks free to the kernel again, so callers that allocate ports
+ * for several members before starting any (a test cluster) would get the same port twice: this
+ * process remembers what it handed out and skips it.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const port = await kernelFreePort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (handedOut.size > MAX_REMEMBERED_PORTS) handedOut.delete(handedOut.values().next().value!);
+    return port;
+  }
+  throw new Error(`no loopback port free that this process has not handed out already (${MAX_ATTEMPTS} tries)`);
+}
+
+function kernelFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
