@@ -10,7 +10,7 @@ import { CHAOS_ENABLED, CHAOS_SECONDS, CHAOS_SEED, expectCleanPass, kindsFor } f
 const skip = missingBinaries('etcd', 'etcdctl');
 
 describe.skipIf(skip !== undefined || !CHAOS_ENABLED)('chaos pass: real etcd 3.4', () => {
-  it(`${CHAOS_SECONDS} s of faults on 3 etcd processes, seed ${CHAOS_SEED}: no violation`, async () => {
+  it(`${CHAOS_SECONDS} s of faults on 5 etcd processes, seed ${CHAOS_SEED}: no violation`, async () => {
     const report = await runChaos({ system: 'etcd', seconds: CHAOS_SECONDS, seed: CHAOS_SEED, kinds: kindsFor('etcd') });
     expectCleanPass(report);
   }, (CHAOS_SECONDS + 300) * 1000);

@@ -28,7 +28,7 @@ function positive(name: string, text: string | undefined, fallback: number): num
   return value;
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const seconds = values.seconds !== undefined ? positive('seconds', values.seconds, 0) : positive('minutes', values.minutes, 1) * 60;
   const seed = Math.floor(positive('seed', values.seed, Math.floor(Math.random() * 2 ** 31)));
   if (values.system !== 'conclave' && values.system !== 'etcd') throw new Error('--system must be conclave or etcd');
@@ -37,12 +37,17 @@ async function main(): Promise<void> {
   const plant = new Set(values.plant?.split(',') ?? []);
   for (const p of plant) if (!(PLANTS as readonly string[]).includes(p)) throw new Error(`--plant: unknown ${p}; known: ${PLANTS.join(', ')}`);
   console.log(`chaos: ${values.system}, ${seconds} s, seed ${seed}, faults ${kinds.join(',')}${plant.size > 0 ? `, planted ${[...plant].join(',')}` : ''}`);
-  const report = await runChaos({ system: values.system, seconds, seed, kinds: kinds as FaultKind[], plant, ...(values.verbose ? { log: (line: string) => console.log(`  ${line}`) } : {}) });
+  const startedAt = performance.now();
+  const report = await runChaos({ system: values.system, seconds, seed, kinds: kinds as FaultKind[], plant, ...(values.verbose ? { log: (line: string) => console.log(`  ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)} s  ${line}`) } : {}) });
   console.log(describeReport(report));
-  process.exitCode = report.violations.length === 0 ? 0 : 1;
+  return report.violations.length === 0 ? 0 : 1;
 }
 
-main().catch((error: unknown) => {
-  console.error((error as Error).message);
-  process.exitCode = 2;
-});
+// Exits explicitly: a failed run may leave a client's reconnect timer behind.
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error((error as Error).message);
+    process.exit(2);
+  },
+);

@@ -264,8 +264,10 @@ export class ChaosCluster {
       member.removed = true;
       member.formerIds.add(member.id);
       member.id = undefined;
-      // The removed member stops by itself; etcd and Conclave both do (after a peer refuses it).
-      await Promise.race([member.exited, sleep(20_000)]);
+      // The removed member stops by itself once a peer refuses it (test/server/removal.test.ts
+      // and the member-remove process test check that); here it only needs to be gone, so a
+      // short grace and then kill -9 keeps the churn lane turning.
+      await Promise.race([member.exited, sleep(2_000)]);
       await this.kill(member);
       if (this.options.system === 'conclave') member.engine = member.engine === 'memory' ? 'lmdb' : 'memory';
     }
@@ -292,7 +294,12 @@ export class ChaosCluster {
       const newId = await retry(signal, 30_000, async () => {
         const known = (await this.memberIds()).get(member.name)?.toString(16);
         if (known !== undefined && !member.formerIds.has(known)) return known;
-        const added = await etcdctl(others(), ['member', 'add', member.name, `--peer-urls=${member.peerUrl}`, '--learner', '--command-timeout=5s']);
+        const added = await etcdctl(others(), ['member', 'add', member.name, `--peer-urls=${member.peerUrl}`, '--learner', '--command-timeout=5s']).catch(async (error: unknown) => {
+          // Say what the member list held: the add saw our peer URL under an id we think is gone.
+          if (!/Peer URLs already exists/.test(String(error))) throw error;
+          const list = await etcdctl(others(), ['member', 'list', '-w', 'json', '--command-timeout=3s']).catch((e: unknown) => String(e));
+          throw new Error(`member add ${member.name}: peer URL ${member.peerUrl} already listed (former ids ${[...member.formerIds].join(',')}): ${list}`);
+        });
         const id = /Member\s+([0-9a-f]+)\s+added/.exec(added)?.[1];
         if (id === undefined) throw new Error(`unexpected member add output: ${added}`);
         return id;
@@ -351,13 +358,19 @@ export class ChaosCluster {
   }
 }
 
+/** Resolves after `ms`, or at once when `signal` aborts; its listener goes either way (the run's signals serve thousands of sleeps). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    if (signal?.aborted === true) return resolve();
+    const onAbort = (): void => {
       clearTimeout(timer);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

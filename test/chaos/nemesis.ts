@@ -1,12 +1,15 @@
 /**
- * The nemesis: faults, one at a time in one lane (network and process faults, each healed
- * before the next) and membership churn in a second lane, until aborted. Every fault is drawn
- * from the seed's random stream (the cluster's timing is not deterministic, so a seed
- * replays the schedule, not the interleaving).
+ * The nemesis: faults in lanes that run side by side (network faults; kills and disk faults;
+ * pauses; watch interruptions; membership churn), one fault at a time within a lane, each
+ * healed before the lane's next, until aborted. Faults that take a member out (a kill, a
+ * pause, a disk fault, a churn) hold one of the cluster's member-out permits: as many as can
+ * be out with a quorum left (2 of 5 members), so they overlap without stopping the cluster for
+ * most of the run. Every fault is drawn from the seed's random stream (the cluster's timing is
+ * not deterministic, so a seed replays the schedule, not the interleaving).
  */
 import type { SeededRandom } from '../../src/base/random.js';
 import { rmSync, writeFileSync } from 'node:fs';
-import { Mutex } from 'async-mutex';
+import { Semaphore } from 'async-mutex';
 import type { ChaosCluster, ChaosMember } from './cluster.js';
 import { sleep } from './cluster.js';
 
@@ -14,10 +17,11 @@ export const FAULT_KINDS = ['cut-one-way', 'delay', 'drop', 'isolate', 'split-le
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 const NETWORK_KINDS = new Set<FaultKind>(['cut-one-way', 'delay', 'drop', 'isolate', 'split-leader-minority']);
-/** Faults of different lanes overlap (a kill during a partition); within a lane they take turns. */
+/** Faults of different lanes overlap (a kill during a partition, a pause during a churn); within a lane they take turns. */
 const LANES: ReadonlyArray<readonly FaultKind[]> = [
   [...NETWORK_KINDS],
-  ['kill', 'pause-leader', 'pause-follower', 'pause-lessor', 'disk'],
+  ['kill', 'disk'],
+  ['pause-leader', 'pause-follower', 'pause-lessor'],
   ['watch-reconnect'],
 ];
 
@@ -40,13 +44,16 @@ export class Nemesis {
   readonly counts = new Map<FaultKind, number>();
   readonly errors: string[] = [];
   /**
-   * Process faults and membership changes take turns: each takes one member out, and two at
-   * once would leave a 3-member cluster without a quorum for most of the run.
+   * Process faults and membership changes each take one member out; at most a minority at once
+   * (1 of 3, 2 of 5), or the cluster would be without a quorum for most of the run.
    */
-  private readonly memberOut = new Mutex();
+  private readonly memberOut: Semaphore;
+  /** Members a process-fault lane has taken out; the other lanes leave them alone until healed. */
+  private readonly out = new Set<ChaosMember>();
 
   constructor(private readonly cluster: ChaosCluster, private readonly options: NemesisOptions) {
     for (const kind of options.kinds) this.counts.set(kind, 0);
+    this.memberOut = new Semaphore(Math.max(1, Math.floor((cluster.members.length - 1) / 2)));
   }
 
   async run(): Promise<void> {
@@ -59,9 +66,16 @@ export class Nemesis {
     this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
   }
 
-  /** The members this lane may fault: not removed, not in a membership change. */
+  /** The members a fault may pick: not removed, not in a membership change, not out by another lane's fault. */
   private members(): ChaosMember[] {
-    return this.cluster.members.filter((m) => !m.removed && !m.churning && !m.learner);
+    return this.cluster.members.filter((m) => !m.removed && !m.churning && !m.learner && !this.out.has(m));
+  }
+
+  /** Marks a member out for this lane's fault; `heal` brings back the ones this lane took. */
+  private takeOut(member: ChaosMember, taken: Set<ChaosMember>): ChaosMember {
+    this.out.add(member);
+    taken.add(member);
+    return member;
   }
 
   private async leader(): Promise<ChaosMember | undefined> {
@@ -84,19 +98,22 @@ export class Nemesis {
     let turn = this.options.random.int(kinds.length);
     while (!this.options.signal.aborted) {
       const kind = kinds[turn++ % kinds.length]!;
-      const release = network || kind === 'watch-reconnect' ? undefined : await this.memberOut.acquire();
+      const release = network || kind === 'watch-reconnect' ? undefined : (await this.memberOut.acquire())[1];
+      const taken = new Set<ChaosMember>();
       try {
-        await this.inject(kind);
+        await this.inject(kind, taken);
       } catch (error) {
         this.errors.push(`${kind}: ${(error as Error).message.split('\n')[0]}`);
       } finally {
         if (network) {
           this.cluster.healNetwork();
         } else {
-          for (const m of this.members()) this.cluster.resume(m);
-          const restarted = this.members().filter((m) => !m.running);
+          // Only this lane's victims: another lane's may still be meant to be down.
+          for (const m of taken) this.cluster.resume(m);
+          const restarted = [...taken].filter((m) => !m.running && !m.removed);
           for (const m of restarted) this.cluster.restart(m);
           for (const m of restarted) await this.cluster.waitServing(m, 30_000).catch(() => undefined);
+          for (const m of taken) this.out.delete(m);
         }
         release?.();
       }
@@ -104,7 +121,7 @@ export class Nemesis {
     }
   }
 
-  private async inject(kind: FaultKind): Promise<void> {
+  private async inject(kind: FaultKind, taken: Set<ChaosMember>): Promise<void> {
     const { cluster, options } = this;
     const all = this.members();
     const log = options.log;
@@ -158,8 +175,9 @@ export class Nemesis {
       }
       case 'kill': {
         const leader = options.random.chance(0.5) ? await this.leader() : undefined;
-        const victim = leader ?? this.pick(all.filter((m) => m.running))!;
+        const victim = leader !== undefined && all.includes(leader) ? leader : this.pick(all.filter((m) => m.running && !m.paused));
         if (victim === undefined) return;
+        this.takeOut(victim, taken);
         await cluster.kill(victim);
         this.count(kind);
         log(`kill -9 ${victim.name}${victim === leader ? ' (leader)' : ''}`);
@@ -173,8 +191,9 @@ export class Nemesis {
       case 'pause-follower':
       case 'pause-lessor': {
         const leader = await this.leader();
-        const victim = kind === 'pause-follower' ? this.pick(all.filter((m) => m !== leader && m.running)) : leader;
-        if (victim === undefined) return;
+        const victim = kind === 'pause-follower' ? this.pick(all.filter((m) => m !== leader && m.running && !m.paused)) : leader;
+        if (victim === undefined || !all.includes(victim)) return;
+        this.takeOut(victim, taken);
         cluster.pause(victim);
         this.count(kind);
         // A lessor pause outlasts the leases' TTL: the paused leader must not revoke early on resume.
@@ -197,6 +216,7 @@ export class Nemesis {
         const victim = this.pick(all.filter((m) => m.running && !m.paused));
         if (victim === undefined) return;
         const code = options.random.chance(0.5) ? 'EIO' : 'ENOSPC';
+        this.takeOut(victim, taken);
         writeFileSync(diskFaultFile(victim), code);
         const stopped = await Promise.race([victim.exited.then(() => true), sleep(8000).then(() => false)]);
         rmSync(diskFaultFile(victim), { force: true });
@@ -227,7 +247,7 @@ export class Nemesis {
   private async churnLane(): Promise<void> {
     while (!this.options.signal.aborted) {
       const unfinished = this.cluster.members.find((m) => m.removed || m.learner);
-      const release = await this.memberOut.acquire();
+      const [, release] = await this.memberOut.acquire();
       try {
         if (unfinished !== undefined) {
           // A churn cut short: finish it first (re-add, or promote the learner).
@@ -235,7 +255,7 @@ export class Nemesis {
           await this.cluster.readd(unfinished, this.options.signal);
         } else {
           // Any running member; the cluster refuses a removal that would leave too few started voters.
-          const victim = this.pick(this.cluster.members.filter((m) => m.running && !m.paused));
+          const victim = this.pick(this.members().filter((m) => m.running && !m.paused));
           if (victim !== undefined) {
             this.options.log(`churn ${victim.name}: remove, wipe, add as learner, promote`);
             await this.cluster.churn(victim, this.options.signal);

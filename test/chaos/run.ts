@@ -81,17 +81,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const random = new SeededRandom(options.seed);
   const plant = options.plant ?? new Set<string>();
   const kinds = options.kinds ?? FAULT_KINDS;
-  const cluster = await ChaosCluster.start({ system: options.system, members: options.members ?? 3, electionTimeoutMs: ELECTION_MS, heartbeatIntervalMs: HEARTBEAT_MS });
+  const cluster = await ChaosCluster.start({ system: options.system, members: options.members ?? 5, electionTimeoutMs: ELECTION_MS, heartbeatIntervalMs: HEARTBEAT_MS });
   const engines = new Set<string>();
   const violations: string[] = [];
   const started = now();
+  const stop = new AbortController();
+  const leaseStop = new AbortController();
+  const nemesisStop = new AbortController();
   try {
     const prefix = `chaos/${options.seed}-${Date.now()}/`;
     const control = newClient({ endpoints: cluster.endpoints(), prefix, random, signal: new AbortController().signal, plant });
     const startRevision = (await persist('start', async () => await control.put(`${prefix}start`, 'x'))).header.revision + 1n;
-    const stop = new AbortController();
-    const leaseStop = new AbortController();
-    const nemesisStop = new AbortController();
     // Every sleep of every worker listens on these.
     for (const c of [stop, leaseStop, nemesisStop]) setMaxListeners(0, c.signal);
     const ctx: WorkloadContext = { endpoints: cluster.endpoints(), prefix, random: random.fork(), signal: stop.signal, plant };
@@ -222,6 +222,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     violations.push(`harness: ${(error as Error).stack ?? String(error)}`);
     throw Object.assign(new Error(`chaos run failed: ${(error as Error).message}\n${cluster.logs()}`), { violations });
   } finally {
+    // A failed run stops its workers too (they would retry against the closed cluster forever).
+    for (const c of [nemesisStop, stop, leaseStop]) c.abort();
     await cluster.close();
   }
 }
