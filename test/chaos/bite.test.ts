@@ -16,19 +16,19 @@ const TIMEOUT_MS = (SECONDS + 240) * 1000;
 
 describe.skipIf(skip !== undefined).sequential('chaos checkers bite on planted faults (Conclave)', () => {
   it('serializable reads during isolations are caught by the linearizability checker', async () => {
-    const report = await runChaos({ system: 'conclave', seconds: SECONDS, seed: 101, kinds: ['isolate'], plant: new Set(['serializable-reads']) });
+    const report = await runChaos({ system: 'conclave', members: 3, seconds: SECONDS, seed: 101, kinds: ['isolate'], plant: new Set(['serializable-reads']) });
     console.log(describeReport(report));
     expect(report.violations.join('\n')).toMatch(/registers: key .*not linearizable/);
   }, TIMEOUT_MS);
 
   it('a Mutex that does not wait for its predecessor is caught by the lock checker', async () => {
-    const report = await runChaos({ system: 'conclave', seconds: SECONDS, seed: 102, kinds: ['drop'], plant: new Set(['mutex-without-predecessor-wait']) });
+    const report = await runChaos({ system: 'conclave', members: 3, seconds: SECONDS, seed: 102, kinds: ['drop'], plant: new Set(['mutex-without-predecessor-wait']) });
     console.log(describeReport(report));
     expect(report.violations.join('\n')).toMatch(/locks: .*confirmed holder of token \d+ was refused/);
   }, TIMEOUT_MS);
 
   it('a watch that resumes from the wrong revision is caught by the watch checker', async () => {
-    const report = await runChaos({ system: 'conclave', seconds: SECONDS, seed: 103, kinds: ['watch-reconnect'], plant: new Set(['watch-resume-skew']) });
+    const report = await runChaos({ system: 'conclave', members: 3, seconds: SECONDS, seed: 103, kinds: ['watch-reconnect'], plant: new Set(['watch-resume-skew']) });
     console.log(describeReport(report));
     expect(report.violations.join('\n')).toMatch(/watcher \d .*not reliable \(a gap\)/);
     expect(report.violations.join('\n')).not.toMatch(/reference:|acknowledged put/);
@@ -37,7 +37,7 @@ describe.skipIf(skip !== undefined).sequential('chaos checkers bite on planted f
 
 describe.skipIf(skipEtcd !== undefined)('chaos watch checker on real etcd 3.4.23', () => {
   it('catches etcd-io/etcd#15220: requested progress notifications ahead of events a resumed watcher has not received yet', async () => {
-    const report = await runChaos({ system: 'etcd', seconds: SECONDS, seed: 104, kinds: ['watch-reconnect'], plant: new Set(['etcd-progress-requests']) });
+    const report = await runChaos({ system: 'etcd', members: 3, seconds: SECONDS, seed: 104, kinds: ['watch-reconnect'], plant: new Set(['etcd-progress-requests']) });
     console.log(describeReport(report));
     expect(report.violations.join('\n')).toMatch(/progress notification at \d+ was ahead/);
   }, TIMEOUT_MS);
