@@ -124,7 +124,7 @@ export class Watcher implements AsyncIterable<WatchResponse> {
   pullMerged(): MergedWatchResponse | undefined {
     const first = this.pull();
     if (first === undefined) return undefined;
-    if (first.canceled === true || first.fragment === true || first.progress === true) {
+    if (!mergeable(first)) {
       return { ...first, segments: first.events.length === 0 ? [] : [first.events], merged: 1 };
     }
     const segments: (readonly MvccEvent[])[] = [first.events];
@@ -135,7 +135,7 @@ export class Watcher implements AsyncIterable<WatchResponse> {
     const maxBytes = this.owner.maxResponseBytes;
     for (;;) {
       const head = this.queue[0];
-      if (head === undefined || head.canceled === true || head.fragment === true || head.progress === true) break;
+      if (head === undefined || !mergeable(head)) break;
       const size = sharedResponseBytes(head.events);
       if (events + head.events.length > maxEvents || bytes + size > maxBytes) break;
       this.queue.shift();
@@ -268,7 +268,9 @@ export class Watcher implements AsyncIterable<WatchResponse> {
       current.push(event);
       bytes += size;
     }
-    parts.push({ ...response, events: current });
+    const last = { ...response, events: current };
+    fragmentTails.add(last);
+    parts.push(last);
     return parts;
   }
 
@@ -316,6 +318,13 @@ export function intervalKey(interval: KeyInterval): string {
 export function eventBytes(event: MvccEvent): number {
   const kvBytes = (kv: { key: Uint8Array; value: Uint8Array } | undefined): number => (kv === undefined ? 0 : kv.key.length + kv.value.length + 48);
   return kvBytes(event.kv) + kvBytes(event.prevKv) + 8;
+}
+
+/** The last part of each fragmented response: it closes its revision and is not merged either. */
+const fragmentTails = new WeakSet<WatchResponse>();
+
+function mergeable(response: WatchResponse): boolean {
+  return response.canceled !== true && response.fragment !== true && response.progress !== true && !fragmentTails.has(response);
 }
 
 /** Estimated bytes per shared events array, computed once however many watchers queue it. */

@@ -61,8 +61,8 @@ export class WatchStream {
   /** The transport said it is full; nothing more is written until it is writable. */
   private full = false;
   private readonly writableWaiters: (() => void)[] = [];
-  /** A progress request waiting for the queued events to be written first. */
-  private pendingProgress: (() => void) | undefined;
+  /** Progress requests waiting for the queued events to be written first (each gets its reply). */
+  private pendingProgress: (() => void)[] = [];
 
   constructor(
     private readonly port: ServerPort,
@@ -96,9 +96,7 @@ export class WatchStream {
     for (const entry of this.watchers.values()) this.stop(entry);
     this.watchers.clear();
     this.ready.clear();
-    const progress = this.pendingProgress;
-    this.pendingProgress = undefined;
-    progress?.();
+    for (const resolve of this.pendingProgress.splice(0)) resolve();
     this.releaseWriters();
   }
 
@@ -159,9 +157,7 @@ export class WatchStream {
     if (this.anyQueued()) {
       this.flush();
       if (this.anyQueued() || this.full) {
-        return new Promise<void>((resolve) => {
-          this.pendingProgress = resolve;
-        });
+        return new Promise<void>((resolve) => this.pendingProgress.push(resolve));
       }
     }
     return this.control(create(WatchResponseSchema, { header: responseHeader(this.port), watchId: -1n }));
@@ -179,15 +175,13 @@ export class WatchStream {
 
   /** Called by flush once nothing is ready: answers a waiting progress request (or drops it, like etcd, if a watcher fell behind). */
   private settleProgress(): void {
-    const resolve = this.pendingProgress;
-    if (resolve === undefined || this.full) return;
-    if (this.allSynced() && this.anyQueued()) return;
-    this.pendingProgress = undefined;
-    if (!this.allSynced()) {
-      resolve();
-      return;
+    if (this.pendingProgress.length === 0 || this.full) return;
+    const synced = this.allSynced();
+    if (synced && this.anyQueued()) return;
+    for (const resolve of this.pendingProgress.splice(0)) {
+      if (synced) void this.control(create(WatchResponseSchema, { header: responseHeader(this.port), watchId: -1n })).then(resolve);
+      else resolve();
     }
-    void this.control(create(WatchResponseSchema, { header: responseHeader(this.port), watchId: -1n })).then(resolve);
   }
 
   private stop(entry: StreamWatcher): void {
