@@ -189,8 +189,23 @@ export class WatchEncoder {
 /** The encoder every WatchStream uses unless given its own (one cache for all streams of the process). */
 export const sharedWatchEncoder = new WatchEncoder();
 
+const SMALL_INT64_LIMIT = 1n << 48n;
+/** Encoded forms of the first few thousand watch ids, shared by every response that carries one (never mutated). */
+const smallInt64s: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(4096);
+
 /** An int64 as protobuf writes it: a varint of its 64-bit two's complement (10 bytes when negative). */
 function int64Bytes(value: bigint): Uint8Array {
+  // Watch ids and revisions are small and non-negative: skip the bigint loop (cached per value).
+  if (value >= 0n && value < SMALL_INT64_LIMIT) {
+    const n = Number(value);
+    let bytes = smallInt64s[n];
+    if (bytes === undefined) {
+      bytes = new Uint8Array(varintLength(n));
+      writeVarint(bytes, 0, n);
+      if (n < smallInt64s.length) smallInt64s[n] = bytes;
+    }
+    return bytes;
+  }
   let rest = BigInt.asUintN(64, value);
   const out: number[] = [];
   while (rest >= 0x80n) {
