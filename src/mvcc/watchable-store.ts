@@ -2,11 +2,17 @@ import { requireInteger } from '../base/validate.js';
 import type { ByteString } from '../storage/backend/bytes.js';
 import { ConclaveError } from '../base/errors.js';
 import { WATCH_RANGE_EMPTY_TEXT } from './errors.js';
-import { intervalIsEmpty, resolveRange } from './key-range.js';
+import { intervalContains, intervalIsEmpty, resolveRange } from './key-range.js';
 import type { CommitListener, MvccStore } from './kv-store.js';
 import type { MvccEvent } from './types.js';
 import type { WatchOptions } from './watch-types.js';
-import { Watcher } from './watcher.js';
+import { filterEvents, intervalKey, Watcher } from './watcher.js';
+
+/** Synced range watchers with one key interval: matched against a commit's keys once for all. */
+interface RangeGroup {
+  readonly interval: Watcher['interval'];
+  readonly watchers: Set<Watcher>;
+}
 
 export interface WatchableStoreOptions {
   /** Events a watcher may hold undelivered before it becomes a victim (default 1024). */
@@ -47,7 +53,7 @@ export class WatchableStore implements CommitListener {
   private readonly watchers = new Map<number, Watcher>();
   /** Synced single-key watchers by key, and synced range watchers, for dispatch on commit. */
   private readonly syncedByKey = new Map<ByteString, Set<Watcher>>();
-  private readonly syncedRanges = new Set<Watcher>();
+  private readonly syncedRanges = new Map<string, RangeGroup>();
   private readonly detach: () => void;
 
   constructor(readonly store: MvccStore, options: WatchableStoreOptions = {}) {
@@ -109,20 +115,33 @@ export class WatchableStore implements CommitListener {
     this.detach();
   }
 
+  /**
+   * A commit's events to its synced watchers. Watchers with the same filter key get the same
+   * filtered array (filtered once per key per commit, not once per watcher), which also lets
+   * the server encode it once however many watchers and streams carry it.
+   */
   onCommit(revision: number, events: readonly MvccEvent[]): void {
-    const byWatcher = new Map<Watcher, MvccEvent[]>();
-    const add = (w: Watcher, event: MvccEvent): void => {
-      const list = byWatcher.get(w);
-      if (list === undefined) byWatcher.set(w, [event]);
-      else list.push(event);
-    };
+    // The watchers that see at least one event, as sets sharing one interval each.
+    const groups = new Set<Set<Watcher>>();
     for (const event of events) {
       const key = Buffer.from(event.kv.key).toString('latin1');
       const exact = this.syncedByKey.get(key);
-      if (exact !== undefined) for (const w of exact) add(w, event);
-      for (const w of this.syncedRanges) if (w.matches(key)) add(w, event);
+      if (exact !== undefined) groups.add(exact);
+      for (const group of this.syncedRanges.values()) if (group.watchers.size > 0 && intervalContains(group.interval, key)) groups.add(group.watchers);
     }
-    for (const [w, list] of byWatcher) w.deliverSynced(revision, list);
+    if (groups.size === 0) return;
+    const byFilterKey = new Map<string, readonly MvccEvent[]>();
+    for (const watchers of groups) {
+      // Copied: a delivery can make a watcher a victim, which removes it from this set.
+      for (const w of [...watchers]) {
+        let filtered = byFilterKey.get(w.filterKey);
+        if (filtered === undefined) {
+          filtered = filterEvents(events.length === 1 ? events : events.filter((e) => w.matches(Buffer.from(e.kv.key).toString('latin1'))), w.options);
+          byFilterKey.set(w.filterKey, filtered);
+        }
+        w.deliverSynced(revision, filtered);
+      }
+    }
   }
 
   /**
@@ -131,7 +150,7 @@ export class WatchableStore implements CommitListener {
    * catches up from the new history (or is cancelled as compacted if that history is gone).
    */
   onReload(previousRevision: number): void {
-    const synced = [...this.syncedRanges, ...[...this.syncedByKey.values()].flatMap((set) => [...set])];
+    const synced = [...[...this.syncedRanges.values()].flatMap((group) => [...group.watchers]), ...[...this.syncedByKey.values()].flatMap((set) => [...set])];
     for (const w of synced) {
       this.removeSynced(w);
       w.resumeFrom(Math.max(previousRevision + 1, w.minRevision));
@@ -150,7 +169,12 @@ export class WatchableStore implements CommitListener {
       let set = this.syncedByKey.get(w.interval.start);
       if (set === undefined) this.syncedByKey.set(w.interval.start, (set = new Set()));
       set.add(w);
-    } else this.syncedRanges.add(w);
+    } else {
+      const key = intervalKey(w.interval);
+      let group = this.syncedRanges.get(key);
+      if (group === undefined) this.syncedRanges.set(key, (group = { interval: w.interval, watchers: new Set() }));
+      group.watchers.add(w);
+    }
   }
 
   /** @internal */
@@ -159,7 +183,12 @@ export class WatchableStore implements CommitListener {
       const set = this.syncedByKey.get(w.interval.start);
       set?.delete(w);
       if (set?.size === 0) this.syncedByKey.delete(w.interval.start);
-    } else this.syncedRanges.delete(w);
+    } else {
+      const key = intervalKey(w.interval);
+      const group = this.syncedRanges.get(key);
+      group?.watchers.delete(w);
+      if (group?.watchers.size === 0) this.syncedRanges.delete(key);
+    }
   }
 
   /** @internal */

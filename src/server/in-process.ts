@@ -109,7 +109,8 @@ export function createInProcessEndpoint(name: string, methods: ReadonlyMap<strin
         objectMode: true,
         read() {},
         write(chunk, _encoding, callback) {
-          toClient('data', chunk);
+          // A response the handler wrote pre-encoded (Watch) reaches the client as the message object it expects.
+          toClient('data', chunk instanceof Uint8Array ? method.responseDeserialize(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)) : chunk);
           callback();
         },
         final(callback) {

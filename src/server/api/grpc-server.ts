@@ -57,6 +57,12 @@ export interface RegisteredMethod {
   readonly requestStream: boolean;
   readonly responseStream: boolean;
   readonly handler: (...args: never[]) => unknown;
+  /**
+   * The method's response decoder. A handler may write a response already serialized (the Watch
+   * service does, to encode a shared event once for every watcher); a caller in this process
+   * that expects message objects decodes such bytes with it.
+   */
+  readonly responseDeserialize: (bytes: Buffer) => unknown;
 }
 
 export interface GrpcApiServer {
@@ -107,7 +113,7 @@ export function createGrpcServer(port: ServerPort, options: GrpcServerOptions): 
     server.addService(definition, implementation);
     for (const [name, method] of Object.entries(definition)) {
       const handler = implementation[name];
-      if (handler !== undefined) methods.set(method.path, { requestStream: method.requestStream, responseStream: method.responseStream, handler: handler as never });
+      if (handler !== undefined) methods.set(method.path, { requestStream: method.requestStream, responseStream: method.responseStream, handler: handler as never, responseDeserialize: method.responseDeserialize });
     }
   };
   for (const service of services) {

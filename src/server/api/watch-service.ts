@@ -14,7 +14,7 @@ import type { StreamTracker, WritableCall } from './unary.js';
 import type { ServerPort } from './ports.js';
 import { serviceDefinition, type ServiceBinding } from './service-definition.js';
 import { encodeWatchResponse } from './watch-encoding.js';
-import { WatchStream } from './watch-stream.js';
+import { WatchStream, type WatchTransport } from './watch-stream.js';
 
 export interface WatchServiceOptions {
   readonly clock: Clock;
@@ -47,7 +47,8 @@ export function watchService(port: ServerPort, options: WatchServiceOptions): Wa
   };
   schedule();
 
-  const watch = (call: ServerDuplexStream<pb.WatchRequest, pb.WatchResponse>): void => {
+  // Responses are written pre-encoded (see watchDefinition), hence Uint8Array as the output type.
+  const watch = (call: ServerDuplexStream<pb.WatchRequest, Uint8Array>): void => {
     if (!options.tracker.track(call)) return;
     let failed = false;
     const fail = (error: unknown): void => {
@@ -57,10 +58,7 @@ export function watchService(port: ServerPort, options: WatchServiceOptions): Wa
       streams.delete(stream);
       call.emit('error', toServiceError(error));
     };
-    const write = sharedDrainWriter(call);
-    const send = (response: pb.WatchResponse): Promise<void> =>
-      failed || call.cancelled ? Promise.reject(new Error('watch stream ended')) : write(response);
-    const stream = new WatchStream(port, send, fail);
+    const stream = new WatchStream(port, callTransport(call), fail);
     streams.add(stream);
     const finish = (): void => {
       stream.close();
@@ -93,36 +91,37 @@ export function watchService(port: ServerPort, options: WatchServiceOptions): Wa
 }
 
 /**
- * Writes on one call in order; while the transport is full every writer awaits one shared
- * wait for 'drain' (or 'close'), so a stream with hundreds of watchers adds one listener
- * pair, not one per watcher (which also made Node print a MaxListenersExceededWarning, with a
- * stack and a stderr write, over and over under watch fan-out).
+ * A WatchTransport over a grpc-js call: `write` hands one encoded message to the call and
+ * reports whether it is full; `onceWritable` waits for 'drain' (or 'close', so no waiter is
+ * left behind) with one listener pair per full episode, not one per watcher. Writing after
+ * the call ended is dropped: the call's 'close' ends the stream's watchers.
  */
-export function sharedDrainWriter<O>(call: WritableCall<O>): (message: O) => Promise<void> {
-  let waiting: Promise<void> | undefined;
-  return (message) => {
-    if (call.destroyed || call.writableEnded) return Promise.reject(new Error('stream closed'));
-    const accepted = call.write(message);
-    if (accepted && waiting === undefined) return Promise.resolve();
-    waiting ??= new Promise<void>((resolve, reject) => {
+export function callTransport(call: WritableCall<Uint8Array>): WatchTransport {
+  return {
+    write(bytes) {
+      if (call.destroyed || call.writableEnded) return false;
+      return call.write(bytes);
+    },
+    onceWritable(cb) {
+      if (call.destroyed || call.writableEnded) return;
       const onDrain = (): void => {
         call.off('close', onClose);
-        waiting = undefined;
-        resolve();
+        cb();
       };
       const onClose = (): void => {
         call.off('drain', onDrain);
-        waiting = undefined;
-        reject(new Error('stream closed'));
+        cb();
       };
       call.once('drain', onDrain);
       call.once('close', onClose);
-    });
-    return waiting;
+    },
   };
 }
 
-/** The Watch service definition, its responses serialized with each event's bytes encoded once (watch-encoding.ts). */
+/**
+ * The Watch service definition. WatchStream writes responses already encoded (watch-encoding.ts),
+ * so they pass through as they are; a message object is still serialized, the same way.
+ */
 function watchDefinition(): ServiceBinding['definition'] {
   const definition = serviceDefinition(Watch);
   const method = definition['watch']!;
@@ -131,8 +130,8 @@ function watchDefinition(): ServiceBinding['definition'] {
     watch: {
       ...method,
       responseSerialize: (value: unknown) => {
-        const bytes = encodeWatchResponse(value as pb.WatchResponse);
-        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const bytes = value instanceof Uint8Array ? value : encodeWatchResponse(value as pb.WatchResponse);
+        return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       },
     },
   };

@@ -3,9 +3,9 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { WatchResponseSchema } from '../../../src/gen/etcdserverpb/rpc_pb.js';
+import { ResponseHeaderSchema, WatchResponseSchema } from '../../../src/gen/etcdserverpb/rpc_pb.js';
 import type { MvccEvent } from '../../../src/mvcc/index.js';
-import { encodeWatchResponse, sharedEventToPb } from '../../../src/server/api/watch-encoding.js';
+import { encodeWatchResponse, sharedEventToPb, WatchEncoder } from '../../../src/server/api/watch-encoding.js';
 
 const bytes = fc.uint8Array({ maxLength: 300 });
 const kv = fc.record({ key: bytes, value: bytes, createRevision: fc.nat(), modRevision: fc.nat(), version: fc.nat(), lease: fc.bigInt({ min: 0n, max: (1n << 63n) - 1n }) });
@@ -41,5 +41,26 @@ describe('watch response encoding', () => {
     expect(sharedEventToPb(stripped)).not.toBe(sharedEventToPb(withPrev));
     expect(sharedEventToPb(stripped).prevKv).toBeUndefined();
     expect(sharedEventToPb(withPrev).prevKv?.modRevision).toBe(4n);
+  });
+
+  it('writes a shared-segment response as exactly the bytes toBinary writes, each segment encoded once', () => {
+    const event = fc.record({ type: fc.constantFrom('put', 'delete'), kv, prevKv: fc.option(kv, { nil: undefined }) });
+    fc.assert(fc.property(
+      fc.array(fc.array(event, { minLength: 1, maxLength: 5 }), { maxLength: 4 }),
+      fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }),
+      fc.record({ canceled: fc.boolean(), fragment: fc.boolean(), compactRevision: fc.nat() }),
+      fc.record({ clusterId: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), memberId: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), revision: fc.bigInt({ min: 0n, max: (1n << 63n) - 1n }), raftTerm: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }) }),
+      (segments, watchId, flags, header) => {
+        const encoder = new WatchEncoder();
+        const shared = segments as unknown as MvccEvent[][];
+        const response = { header: create(ResponseHeaderSchema, header), watchId, segments: shared, ...flags };
+        const bytes = encoder.encode(response);
+        const expected = toBinary(WatchResponseSchema, create(WatchResponseSchema, { ...response, compactRevision: BigInt(flags.compactRevision), events: shared.flat().map(sharedEventToPb) }));
+        expect(Buffer.from(bytes).equals(Buffer.from(expected))).toBe(true);
+        // A second watcher with the same segments reuses their bodies.
+        expect(Buffer.from(encoder.encode({ ...response, watchId: 3n })).equals(Buffer.from(toBinary(WatchResponseSchema, { ...fromBinary(WatchResponseSchema, expected), watchId: 3n })))).toBe(true);
+        expect(encoder.bodiesEncoded).toBe(shared.length);
+      },
+    ), { numRuns: 300 });
   });
 });
