@@ -173,6 +173,7 @@ export class Member implements ServerPort {
       raftProgress: () => this.raftProgress(),
       raftLastIndex: () => this.raftLastIndex(),
       promote: (id) => this.membership.promote(id),
+      flushBackend: () => this.state.flush(),
     });
     options.logger.info('member started', { name: options.name, id: this.memberId.toString(16), clusterId: this.cluster.clusterId.toString(16), engine: options.engine });
   }
