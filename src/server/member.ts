@@ -452,6 +452,8 @@ export class Member implements ServerPort {
       dbSizeInUseBytes: () => this.state.backendSize().inUseBytes,
       keysTotal: () => this.store.indexedKeys,
       watchers: () => this.watchable.stats(),
+      quotaBackendBytes: () => this.options.quotaBackendBytes,
+      activeAlarms: () => [...new Set(this.cluster.alarms.map((a) => a.alarm))],
     };
   }
 
