@@ -14,6 +14,9 @@
  * (`npm run bench` passes only dash arguments through, so give values with `=`.)
  * --profile runs the Conclave members under `node --cpu-prof`; summarise the profiles with
  * `npx tsx bench/support/profile-summary.ts DIR`.
+ * Every Conclave row is bracketed by scrapes of the members' /metrics (bench/support/metrics-scrape.ts):
+ * strictly parsed, checked by `promtool check metrics` when it is on PATH, and the deltas of
+ * etcd's main series printed under the row.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -21,6 +24,7 @@ import { resolve } from 'node:path';
 import { LoadGenerator } from './support/loadgen.js';
 import type { WorkloadRun } from './support/loadgen.js';
 import { loadAverage, percentile } from './support/measure.js';
+import { MetricsWatch } from './support/metrics-scrape.js';
 import { BENCH_USER, startSystem } from './support/systems.js';
 import type { SystemKind } from './support/systems.js';
 import { WORKLOADS } from './support/workloads.js';
@@ -76,6 +80,9 @@ function parseArgs(argv: readonly string[]): Settings {
   };
 }
 
+/** Problems the /metrics checks found over the whole run (they fail the run, as a failed row does). */
+const metricsProblems = { count: 0 };
+
 interface Cell {
   readonly system: SystemKind;
   readonly members: number;
@@ -97,9 +104,16 @@ async function measureSystem(settings: Settings, kind: SystemKind, members: numb
   try {
     for (const workload of settings.workloads) {
       try {
+        // Conclave rows are bracketed by /metrics scrapes (outside the measured window): the
+        // exposition must stay valid under load and the watched series must move.
+        const metrics = kind === 'conclave' ? await MetricsWatch.start(system.endpoints, settings.engine) : undefined;
         const run = await load.run(workload, settings.warmupMs, settings.measureMs, system.pids);
         cells.push({ system: kind, members, workload, run, failure: undefined });
         console.log(`  ${workload.padEnd(18)} ${describe(run)}  (load avg ${loadAverage()})`);
+        if (metrics !== undefined) {
+          for (const line of await metrics.finish()) console.log(`    metrics ${line}`);
+          if (metrics.problems > 0) metricsProblems.count += metrics.problems;
+        }
         if (system.exited().length > 0) {
           console.log(`  members exited: ${system.exited().join(', ')}; the remaining rows of ${system.label} are skipped\n${system.logs()}`);
           break;
@@ -177,7 +191,8 @@ async function main(): Promise<void> {
     }));
     writeFileSync(settings.jsonFile, JSON.stringify({ loadBefore, loadAfter: loadAverage(), settings, rows }, null, 2));
   }
-  if (cells.some((c) => c.failure !== undefined)) process.exitCode = 1;
+  if (metricsProblems.count > 0) console.log(`metrics: ${metricsProblems.count} problem(s) in the /metrics checks (see the "metrics" lines above)`);
+  if (cells.some((c) => c.failure !== undefined) || metricsProblems.count > 0) process.exitCode = 1;
 }
 
 await main();

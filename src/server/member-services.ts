@@ -8,6 +8,12 @@ import { AutoPromoter, autoPromoteTiming } from './auto-promoter.js';
 
 /** How often the lessor checks for expired leases and due checkpoints. */
 const LESSOR_TICK_MS = 500;
+/**
+ * etcd's backend batch interval (--backend-batch-interval, 100 ms): buffered backend writes are
+ * committed at least this often, not only once a batch fills (10,000 writes), so a lightly
+ * loaded lmdb member commits within 100 ms and etcd_disk_backend_commit_duration_seconds moves.
+ */
+const BACKEND_BATCH_INTERVAL_MS = 100;
 
 /** What the member's background services need (declared by the consumer). */
 export interface ServicesTarget {
@@ -24,6 +30,8 @@ export interface ServicesTarget {
   raftProgress(): ReadonlyMap<bigint, { match: number; recentActive: boolean; isLearner: boolean }> | undefined;
   raftLastIndex(): number;
   promote(id: bigint): Promise<void>;
+  /** Commits the backend's buffered writes (a no-op when none are buffered, and on the memory engine). */
+  flushBackend(): void;
 }
 
 /** A background service of the member: started with it, stopped (synchronously) when it stops. */
@@ -33,13 +41,13 @@ export interface MemberService {
 
 /**
  * The one place where a member's background services are built: the lessor's tick, the
- * publication of this member's attributes, periodic auto-compaction and learner
+ * backend's batch-interval commit, the publication of this member's attributes, periodic auto-compaction and learner
  * auto-promotion (the backend quota is checked per request, in Member.propose).
  * A new service (metrics, an HTTP endpoint, ...) is added here; the member stops them all.
  */
 export function startMemberServices(target: ServicesTarget): MemberService[] {
   const { options } = target;
-  const services: MemberService[] = [lessorTicker(target)];
+  const services: MemberService[] = [lessorTicker(target), backendCommitter(target)];
   void publishAttributes(target);
   if (options.autoCompactionRetentionHours > 0) {
     const compactor = new AutoCompactor({
@@ -75,6 +83,18 @@ function lessorTicker(target: ServicesTarget): MemberService {
     cancel = clock.setTimer(LESSOR_TICK_MS, tick);
   };
   cancel = clock.setTimer(LESSOR_TICK_MS, tick);
+  return { stop: () => cancel?.() };
+}
+
+function backendCommitter(target: ServicesTarget): MemberService {
+  const { clock } = target.options;
+  let cancel: (() => void) | undefined;
+  const commit = (): void => {
+    if (target.isStopped()) return;
+    target.flushBackend();
+    cancel = clock.setTimer(BACKEND_BATCH_INTERVAL_MS, commit);
+  };
+  cancel = clock.setTimer(BACKEND_BATCH_INTERVAL_MS, commit);
   return { stop: () => cancel?.() };
 }
 

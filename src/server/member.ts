@@ -173,6 +173,7 @@ export class Member implements ServerPort {
       raftProgress: () => this.raftProgress(),
       raftLastIndex: () => this.raftLastIndex(),
       promote: (id) => this.membership.promote(id),
+      flushBackend: () => this.state.flush(),
     });
     options.logger.info('member started', { name: options.name, id: this.memberId.toString(16), clusterId: this.cluster.clusterId.toString(16), engine: options.engine });
   }
@@ -451,6 +452,8 @@ export class Member implements ServerPort {
       dbSizeInUseBytes: () => this.state.backendSize().inUseBytes,
       keysTotal: () => this.store.indexedKeys,
       watchers: () => this.watchable.stats(),
+      quotaBackendBytes: () => this.options.quotaBackendBytes,
+      activeAlarms: () => [...new Set(this.cluster.alarms.map((a) => a.alarm))],
     };
   }
 

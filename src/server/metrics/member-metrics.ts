@@ -7,6 +7,9 @@ const GRPC_CODE_NAMES: readonly string[] = [
   'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented', 'Internal', 'Unavailable', 'DataLoss', 'Unauthenticated',
 ];
 
+/** etcd's alarm types (etcdserverpb.AlarmType) by the names the `alarm` label carries. */
+const ALARM_TYPES: ReadonlyArray<readonly [number, string]> = [[1, 'NOSPACE'], [2, 'CORRUPT']];
+
 /**
  * One member's Prometheus metrics in their own prom-client Registry (never the global one:
  * several embedded members may share a process). Names are etcd's where the meaning is the
@@ -46,7 +49,18 @@ export class MemberMetrics implements MetricsSink {
     gauge('etcd_mvcc_db_total_size_in_use_in_bytes', 'Total size of the underlying database logically in use in bytes.', (s) => s.dbSizeInUseBytes());
     gauge('etcd_debugging_mvcc_keys_total', 'Total number of keys.', (s) => s.keysTotal());
     gauge('conclave_server_apply_lag_entries', 'Committed raft entries not yet applied on this member.', (s) => Math.max(0, s.committedIndex() - s.appliedIndex()));
+    gauge('etcd_server_quota_backend_bytes', 'Current backend storage quota size in bytes.', (s) => s.quotaBackendBytes());
     const source = (): MetricsSource | undefined => this.source;
+    new Gauge({
+      name: 'conclave_server_alarms', help: 'Whether an alarm of this type is active in the cluster (1) or not (0).', labelNames: ['alarm'], registers,
+      collect() {
+        const s = source();
+        if (s === undefined) return;
+        const active = s.activeAlarms();
+        // Both types always present, so an alert can match on the value alone.
+        for (const [type, alarm] of ALARM_TYPES) this.set({ alarm }, active.includes(type) ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'conclave_mvcc_watchers', help: 'Watchers on this member by state (synced, unsynced, victim).', labelNames: ['state'], registers,
       collect() {

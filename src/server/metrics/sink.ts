@@ -48,4 +48,8 @@ export interface MetricsSource {
   keysTotal(): number;
   watchers(): { synced: number; unsynced: number; victim: number };
   isLearner(): boolean;
+  /** The backend quota in bytes (`--quota-backend-bytes`). */
+  quotaBackendBytes(): number;
+  /** Alarm types active anywhere in the cluster (1 NOSPACE, 2 CORRUPT), as `alarm list` shows them. */
+  activeAlarms(): readonly number[];
 }

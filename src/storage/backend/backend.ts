@@ -56,9 +56,12 @@ export interface Backend {
   /**
    * Storage size without walking the data (for Status and the quota): `totalBytes` is what
    * the store occupies, `inUseBytes` what its live data uses (etcd's dbSize and
-   * dbSizeInUse). memory: both are the bytes of keys and values; lmdb: file pages up to the
-   * last used one, and pages of the trees, as of the last commit, plus the key and value bytes
-   * of writes buffered since (so a quota check sees them).
+   * dbSizeInUse). On both engines `totalBytes` behaves like bbolt's file: it grows with writes,
+   * freed space is reused, and it shrinks only on `defragment` (or `replaceAll`), never on a
+   * delete or compaction. memory: the most key and value bytes held since the last rebuild, and
+   * the live key and value bytes; lmdb: file pages up to the last used one, and pages of the
+   * trees, as of the last commit, plus the key and value bytes of writes buffered since (so a
+   * quota check sees them).
    */
   size(): BackendSize;
   /**

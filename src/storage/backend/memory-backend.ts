@@ -10,6 +10,12 @@ import { SortedMap } from './sorted-map.js';
  * here: a member on this engine is made durable by raft snapshots (produced from
  * `entries()` by snapshot.ts) plus the WAL, and restarts by `replaceAll` from the snapshot
  * and replaying the WAL after the applied index stored in the snapshot.
+ *
+ * Its reported size behaves like etcd's bbolt file so that the quota, Status' DB SIZE and
+ * defragment mean the same on both engines: `inUseBytes` is the live key and value bytes, and
+ * `totalBytes` (`heldBytes`) the most the store has held since it was last rebuilt. Freed space
+ * is reused by later writes before the store grows (as bbolt reuses freed pages), and only
+ * `defragment` or a `replaceAll` (a fresh store) give it back.
  */
 export class MemoryBackend implements Backend {
   readonly engine = 'memory' as const;
@@ -17,6 +23,8 @@ export class MemoryBackend implements Backend {
   private closed = false;
   /** Bytes of all keys and values, kept up to date by every change. */
   private bytes = 0;
+  /** The high-water mark of `bytes` since the maps were last rebuilt: what a bbolt file would occupy. */
+  private heldBytes = 0;
 
   get(bucket: Bucket, key: ByteString): Uint8Array | undefined {
     const value = this.map(bucket).get(key);
@@ -37,6 +45,7 @@ export class MemoryBackend implements Backend {
       if (previous !== undefined) this.bytes -= op.key.length + previous.length;
       if (op.value !== null) this.bytes += op.key.length + op.value.length;
     }
+    if (this.bytes > this.heldBytes) this.heldBytes = this.bytes;
   }
 
   flush(): void {
@@ -55,6 +64,7 @@ export class MemoryBackend implements Backend {
     }
     this.buckets = fresh;
     this.bytes = bytes;
+    this.heldBytes = bytes;
   }
 
   *entries(): IterableIterator<BackendEntry> {
@@ -65,10 +75,13 @@ export class MemoryBackend implements Backend {
 
   size(): BackendSize {
     this.checkOpen();
-    return { totalBytes: this.bytes, inUseBytes: this.bytes };
+    return { totalBytes: this.heldBytes, inUseBytes: this.bytes };
   }
 
-  /** Rebuilds every bucket's map, dropping the slack its chunk arrays kept after deletes. */
+  /**
+   * Rebuilds every bucket's map, dropping the slack its chunk arrays kept after deletes; the
+   * reported size shrinks to the live bytes here and only here.
+   */
   defragment(): Promise<void> {
     this.checkOpen();
     this.replaceAll([...this.entries()]);

@@ -1,12 +1,17 @@
 // Rows "curl /metrics or /health on the client URL" and must-show 2: the client URL answers
 // HTTP/1.1 beside gRPC (etcdctl keeps working on the same port); /metrics is valid Prometheus
 // text with etcd's series, which move under load; /health is etcd's JSON and turns false when
-// quorum is lost and true again once healed; /livez, /readyz and /version answer.
+// quorum is lost and true again once healed; /livez, /readyz and /version answer. The same
+// endpoints on a --listen-metrics-urls URL, over plain HTTP/1.1 (and only those: no gRPC there).
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePrometheusText } from '../../../bench/support/prometheus-text.js';
 import { missingBinaries } from '../../support/binaries.js';
 import { etcdctl } from '../../support/etcdctl.js';
 import { waitFor } from '../../support/wait.js';
+import { freePort } from '../../support/ports.js';
 import { ConclaveCluster } from '../support/cluster.js';
+import { cleanup, startSolo, type Solo } from '../support/solo.js';
 
 const skip = missingBinaries('etcdctl');
 
@@ -20,30 +25,11 @@ const REQUIRED = [
   'etcd_network_peer_round_trip_time_seconds_count',
 ];
 
-/**
- * A strict reading of the Prometheus text format (0.0.4): every sample belongs to a family
- * declared by # HELP and # TYPE, names and labels are well formed, values are numbers. Returns
- * the sum of the samples of each name (labels folded).
- */
+/** The strict Prometheus text reader (throws PrometheusTextError): the sum of each sample name's values, labels folded. */
 function parseExposition(text: string): Map<string, number> {
-  const families = new Map<string, string>();
   const sums = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
-    if (meta !== null) {
-      if (meta[1] === 'TYPE') {
-        expect(['counter', 'gauge', 'histogram', 'summary', 'untyped']).toContain(meta[3]);
-        families.set(meta[2]!, meta[3]!);
-      }
-      continue;
-    }
-    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
-    expect(sample, `not a valid sample line: ${line}`).not.toBeNull();
-    const name = sample![1]!;
-    const family = name.replace(/_(bucket|sum|count)$/, '');
-    expect(families.has(name) || families.get(family) === 'histogram', `sample ${name} has no # TYPE`).toBe(true);
-    sums.set(name, (sums.get(name) ?? 0) + Number(sample![3]));
+  for (const family of parsePrometheusText(text).values()) {
+    for (const sample of family.samples) sums.set(sample.name, (sums.get(sample.name) ?? 0) + sample.value);
   }
   return sums;
 }
@@ -102,4 +88,51 @@ describe.skipIf(skip !== undefined)('HTTP on the client URLs (3 members, lmdb)',
     await cluster.restart(third!);
     await waitFor(async () => expect(await get(health)).toEqual({ status: 200, body: '{"health":"true","reason":""}' }), { timeout: 30_000, interval: 200 });
   }, 180_000);
+});
+
+/** One plain HTTP/1.1 GET (node:http, no HTTP/2 negotiation), answering the protocol version too. */
+function http11(url: string): Promise<{ status: number; httpVersion: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'GET', timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, httpVersion: res.httpVersion, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe.skipIf(skip !== undefined)('HTTP on --listen-metrics-urls (1 member)', () => {
+  let solo: Solo;
+  let metricsUrl: string;
+  beforeAll(async () => {
+    metricsUrl = `http://127.0.0.1:${await freePort()}`;
+    solo = await startSolo(['--listen-metrics-urls', metricsUrl]);
+  }, 60_000);
+  afterAll(cleanup);
+
+  it('serves /metrics, /health, /livez, /readyz and /version over HTTP/1.1, and nothing else', async () => {
+    await etcdctl([solo.endpoint], ['put', 'm', 'v']);
+    const metrics = await http11(`${metricsUrl}/metrics`);
+    expect(metrics).toMatchObject({ status: 200, httpVersion: '1.1' });
+    const sums = parseExposition(metrics.body);
+    // A single member has no peers, so no peer round-trip series (labelled by peer) exists.
+    for (const name of REQUIRED.filter((n) => !n.startsWith('etcd_network_peer_'))) expect(sums.has(name), `missing ${name}`).toBe(true);
+    expect(sums.get('etcd_server_has_leader')).toBe(1);
+    expect(sums.get('etcd_server_proposals_applied_total')!).toBeGreaterThan(0);
+    expect(await http11(`${metricsUrl}/health`)).toEqual({ status: 200, httpVersion: '1.1', body: '{"health":"true","reason":""}' });
+    expect(await http11(`${metricsUrl}/livez`)).toEqual({ status: 200, httpVersion: '1.1', body: 'ok' });
+    expect(await http11(`${metricsUrl}/readyz`)).toEqual({ status: 200, httpVersion: '1.1', body: 'ok' });
+    const version = await http11(`${metricsUrl}/version`);
+    expect(version.status).toBe(200);
+    expect(JSON.parse(version.body)).toMatchObject({ etcdserver: expect.stringMatching(/^\d+\.\d+\.\d+$/), etcdcluster: expect.stringMatching(/^\d+\.\d+\.0$/) });
+    expect((await http11(`${metricsUrl}/nothing-here`)).status).toBe(404);
+    // The metrics URL is HTTP only: etcdctl (gRPC over h2c) gets no KV service there.
+    await expect(etcdctl([metricsUrl.replace('http://', '')], ['get', 'm', '--print-value-only'])).rejects.toThrow();
+    expect(await etcdctl([solo.endpoint], ['get', 'm', '--print-value-only'])).toBe('v\n');
+  }, 60_000);
 });
