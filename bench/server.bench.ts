@@ -23,6 +23,8 @@ import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { LoadGenerator } from './support/loadgen.js';
 import type { WorkloadRun } from './support/loadgen.js';
+import { describeFloors, measureFloors } from './support/floors.js';
+import type { Floors } from './support/floors.js';
 import { loadAverage, percentile } from './support/measure.js';
 import { MetricsWatch } from './support/metrics-scrape.js';
 import { BENCH_USER, startSystem } from './support/systems.js';
@@ -144,7 +146,7 @@ function cpuPerOp(micros: number, run: WorkloadRun): string {
   return run.ops === 0 ? 'n/a' : (micros / run.ops).toFixed(0);
 }
 
-function table(cells: readonly Cell[], members: number): string {
+function table(cells: readonly Cell[], members: number, floors: Floors): string {
   const lines = [
     `| workload (${members} member${members === 1 ? '' : 's'}) | Conclave ops/s | etcd ops/s | Conclave/etcd | Conclave p50 / p99 ms | etcd p50 / p99 ms | Conclave CPU µs/op | etcd CPU µs/op | load gen CPU (C / e) |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -160,6 +162,11 @@ function table(cells: readonly Cell[], members: number): string {
     const client = (r: WorkloadRun | undefined): string => (r === undefined ? 'n/a' : `${(r.clientCpuMicros / (r.seconds * 1e6) * 100).toFixed(0)}%`);
     const ratio = c !== undefined && e !== undefined && e.ops > 0 ? (opsPerSecond(c) / opsPerSecond(e)).toFixed(2) : 'n/a';
     lines.push(`| ${workload} | ${ops(c)} | ${ops(e)} | ${ratio} | ${lat(c)} | ${lat(e)} | ${cpu(c)} | ${cpu(e)} | ${client(c)} / ${client(e)} |`);
+    // A sequential put is bounded below by one durable write plus one unary call.
+    if (workload === 'put-seq') {
+      lines.push(`| (floor) write+fdatasync / O_DSYNC write | | | | ${floors.writeFdatasyncP50Ms.toFixed(3)} / ${floors.dsyncWriteP50Ms.toFixed(3)} (p50) | | | | |`);
+      lines.push(`| (floor) grpc-js unary echo | | | | ${floors.grpcEchoP50Ms.toFixed(3)} (p50) | | | | |`);
+    }
   }
   return lines.join('\n');
 }
@@ -171,13 +178,16 @@ async function main(): Promise<void> {
   console.log(`server bench: ${settings.workloads.length} workloads, members ${settings.members.join(',')}, systems ${settings.systems.join(',')}, ` +
     `Conclave engine ${settings.engine}, ${settings.warmupMs / 1000} s warm-up + ${settings.measureMs / 1000} s measured, ${settings.workers} load-generator processes, ` +
     `${cpus().length} cores, load avg ${loadBefore}`);
+  const floors = await measureFloors();
+  console.log(describeFloors(floors));
   const cells: Cell[] = [];
   for (const members of settings.members) {
     for (const kind of settings.systems) cells.push(...await measureSystem(settings, kind, members));
   }
   console.log(`\nserver benchmark (${settings.measureMs / 1000} s measured per row after ${settings.warmupMs / 1000} s warm-up; loopback, fsync on; ` +
     `load avg ${loadBefore} before, ${loadAverage()} after; ${((Date.now() - startedAt) / 1000).toFixed(0)} s total)\n`);
-  for (const members of settings.members) console.log(`${table(cells, members)}\n`);
+  for (const members of settings.members) console.log(`${table(cells, members, floors)}\n`);
+  console.log(describeFloors(floors));
   for (const cell of cells) if (cell.failure !== undefined) console.log(`failed: ${cell.system} ${cell.members}m ${cell.workload}: ${cell.failure}`);
   for (const cell of cells) if (cell.run !== undefined && cell.run.errors > 0) console.log(`errors: ${cell.system} ${cell.members}m ${cell.workload}: ${cell.run.errors} (first: ${cell.run.firstError})`);
   for (const workload of WORKLOADS.filter((w) => settings.workloads.includes(w.name))) console.log(`- ${workload.name}: ${workload.description}`);
@@ -189,7 +199,7 @@ async function main(): Promise<void> {
         serverCpuMicrosPerOp: c.run.ops === 0 ? null : c.run.serverCpuMicros / c.run.ops, clientCpuMicros: c.run.clientCpuMicros, errors: c.run.errors,
       }),
     }));
-    writeFileSync(settings.jsonFile, JSON.stringify({ loadBefore, loadAfter: loadAverage(), settings, rows }, null, 2));
+    writeFileSync(settings.jsonFile, JSON.stringify({ loadBefore, loadAfter: loadAverage(), settings, floors, rows }, null, 2));
   }
   if (metricsProblems.count > 0) console.log(`metrics: ${metricsProblems.count} problem(s) in the /metrics checks (see the "metrics" lines above)`);
   if (cells.some((c) => c.failure !== undefined) || metricsProblems.count > 0) process.exitCode = 1;
