@@ -241,7 +241,7 @@ export class Member implements ServerPort {
     const { options } = this;
     // Before anything can propose (the services publish this member's attributes at once):
     // every proposal passes the quota check.
-    this.quota = new BackendQuota({ backendBytes: () => this.backendBytes() }, options.quotaBackendBytes);
+    this.quota = new BackendQuota({ backendBytes: () => this.backendBytes(), storedBytes: (k, v) => this.state.backendStoredBytes(k, v) }, options.quotaBackendBytes);
     const kick = (): void => this.driver.kick();
     this.proposer = new Proposer({
       rawNode: this.rawNode,

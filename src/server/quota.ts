@@ -10,7 +10,13 @@ export const LEASE_OVERHEAD_BYTES = 64;
 export interface QuotaTarget {
   /** Bytes the backend holds now, including writes not yet committed to disk. */
   backendBytes(): number;
+  /** What an entry of these sizes takes in the engine's file once committed (see Backend.storedBytes). */
+  storedBytes(keyBytes: number, valueBytes: number): number;
 }
+
+/** A revision key in the key bucket (mvcc's 17-byte main/sub revision) and the KeyValue framing around key and value. */
+const REVISION_KEY_BYTES = 17;
+const KEY_VALUE_FRAMING_BYTES = 32;
 
 /**
  * The backend quota (`--quota-backend-bytes`), checked as etcd checks it: before a put, txn or
@@ -24,19 +30,24 @@ export class BackendQuota {
 
   /** Whether `request` fits; requests the quota does not charge always fit. */
   allows(request: ProposalRequest): boolean {
-    const cost = requestCost(request);
+    const cost = requestCost(request, (k, v) => this.target.storedBytes(REVISION_KEY_BYTES, k + v + KEY_VALUE_FRAMING_BYTES));
     if (cost === undefined) return true;
     return this.target.backendBytes() + cost < this.quotaBytes;
   }
 }
 
-/** etcd's cost of a request, or undefined for the kinds the quota does not check. */
-export function requestCost(request: ProposalRequest): number | undefined {
+/**
+ * etcd's cost of a request, or undefined for the kinds the quota does not check. A put costs
+ * etcd's estimate or, when larger, what the engine will store for it (`storedPutBytes`: an 8 KB
+ * value takes three 4 KiB pages in lmdb), so a put the check lets in cannot take the size past
+ * the quota.
+ */
+export function requestCost(request: ProposalRequest, storedPutBytes: StoredPutBytes = () => 0): number | undefined {
   switch (request.case) {
     case 'put':
-      return putCost(request.value);
+      return putCost(request.value, storedPutBytes);
     case 'txn':
-      return txnCost(request.value);
+      return txnCost(request.value, storedPutBytes);
     case 'leaseGrant':
       // etcd charges the marshalled request (about 20 bytes) plus the overhead.
       return 20 + LEASE_OVERHEAD_BYTES;
@@ -45,20 +56,22 @@ export function requestCost(request: ProposalRequest): number | undefined {
   }
 }
 
-function putCost(put: PutRequest): number {
-  return KV_OVERHEAD_BYTES + put.key.byteLength + put.value.byteLength;
+type StoredPutBytes = (keyBytes: number, valueBytes: number) => number;
+
+function putCost(put: PutRequest, stored: StoredPutBytes): number {
+  return Math.max(KV_OVERHEAD_BYTES + put.key.byteLength + put.value.byteLength, stored(put.key.byteLength, put.value.byteLength));
 }
 
 /** The more expensive branch (only one of them runs), nested txns included. */
-function txnCost(txn: TxnRequest): number {
-  return Math.max(opsCost(txn.success), opsCost(txn.failure));
+function txnCost(txn: TxnRequest, stored: StoredPutBytes): number {
+  return Math.max(opsCost(txn.success, stored), opsCost(txn.failure, stored));
 }
 
-function opsCost(ops: readonly RequestOp[]): number {
+function opsCost(ops: readonly RequestOp[], stored: StoredPutBytes): number {
   let cost = 0;
   for (const op of ops) {
-    if (op.request.case === 'requestPut') cost += putCost(op.request.value);
-    else if (op.request.case === 'requestTxn') cost += txnCost(op.request.value);
+    if (op.request.case === 'requestPut') cost += putCost(op.request.value, stored);
+    else if (op.request.case === 'requestTxn') cost += txnCost(op.request.value, stored);
   }
   return cost;
 }

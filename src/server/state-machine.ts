@@ -158,6 +158,10 @@ export class MemberStateMachine {
     return this.backend.size();
   }
 
+  backendStoredBytes(keyBytes: number, valueBytes: number): number {
+    return this.backend.storedBytes(keyBytes, valueBytes);
+  }
+
   async *backendSnapshot(): AsyncIterable<Uint8Array> {
     this.backend.flush();
     // Materialized first so that the stream is one consistent point in time.

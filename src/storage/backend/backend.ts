@@ -65,6 +65,11 @@ export interface Backend {
    */
   size(): BackendSize;
   /**
+   * What one stored entry of these sizes takes in the engine's file (page rounding and
+   * overflow pages included), for a quota that must hold once the write is committed.
+   */
+  storedBytes(keyBytes: number, valueBytes: number): number;
+  /**
    * Rewrites the store compactly so the space of deleted and compacted data is given back (etcd's
    * defragment rewrites its bbolt file). Reads and writes may go on meanwhile; a crash at any
    * point leaves the old or the new copy, never a mix.

@@ -73,6 +73,10 @@ export class MemoryBackend implements Backend {
     }
   }
 
+  storedBytes(keyBytes: number, valueBytes: number): number {
+    return keyBytes + valueBytes;
+  }
+
   size(): BackendSize {
     this.checkOpen();
     return { totalBytes: this.heldBytes, inUseBytes: this.bytes };
