@@ -26,11 +26,16 @@ const KEY_VALUE_FRAMING_BYTES = 32;
  * (deletes, compactions and alarm disarms are how an operator gets out).
  */
 export class BackendQuota {
-  constructor(private readonly target: QuotaTarget, readonly quotaBytes: number) {}
+  /** What the engine stores for a put of these key and value sizes (built once: allows() runs on every write). */
+  private readonly storedPutBytes: StoredPutBytes;
+
+  constructor(private readonly target: QuotaTarget, readonly quotaBytes: number) {
+    this.storedPutBytes = (k, v) => target.storedBytes(REVISION_KEY_BYTES, k + v + KEY_VALUE_FRAMING_BYTES);
+  }
 
   /** Whether `request` fits; requests the quota does not charge always fit. */
   allows(request: ProposalRequest): boolean {
-    const cost = requestCost(request, (k, v) => this.target.storedBytes(REVISION_KEY_BYTES, k + v + KEY_VALUE_FRAMING_BYTES));
+    const cost = requestCost(request, this.storedPutBytes);
     if (cost === undefined) return true;
     return this.target.backendBytes() + cost < this.quotaBytes;
   }
