@@ -8,12 +8,12 @@ import type { MemberOptions } from './member-options.js';
 import { MEMBER_DEFAULTS } from './member-options.js';
 import { createServer } from 'node:net';
 import { ConclaveError } from '../base/errors.js';
-import { GrpcPeerTransport, hostPort } from './peer/grpc-peer-transport.js';
-import { serverCredentialsFor } from './tls.js';
+import { GrpcPeerTransport } from './peer/grpc-peer-transport.js';
+import { tlsSettingsFor } from './tls.js';
 import { ServerCredentials } from '@grpc/grpc-js';
 import { MemberMetrics } from './metrics/member-metrics.js';
 import { httpEndpoints } from './http/http-endpoints.js';
-import { listenHttp, listenShared } from './http/shared-listener.js';
+import { listenHttp, listenShared, listenSharedTls } from './http/shared-listener.js';
 import type { SharedListener } from './http/shared-listener.js';
 import { CONCLAVE_VERSION } from './version.js';
 
@@ -72,16 +72,15 @@ export async function startMember(options: MemberOptions): Promise<RunningMember
     const http = httpEndpoints(member, metrics, { version: CONCLAVE_VERSION });
     const clientUrls: string[] = [];
     for (const url of member.options.listenClientUrls) {
-      let port: number;
       const parsed = new URL(url);
-      if (parsed.protocol === 'http:') {
-        // gRPC and HTTP/1.1 on one port, as etcd serves them (https URLs are gRPC only for now).
-        const listener = await listenShared(parsed.hostname.replace(/^\[|\]$/g, ''), Number(parsed.port), api.server.createConnectionInjector(ServerCredentials.createInsecure()), http);
-        httpListeners.push(listener);
-        port = listener.port;
-      } else {
-        port = await api.bind(hostPort(url), serverCredentialsFor(url, member.options.clientTls));
-      }
+      const host = parsed.hostname.replace(/^\[|\]$/g, '');
+      // gRPC and HTTP/1.1 on one port, as etcd serves them: by the first bytes on http, by ALPN on https.
+      const h2 = api.server.createConnectionInjector(ServerCredentials.createInsecure());
+      const listener = parsed.protocol === 'https:'
+        ? await listenSharedTls(host, Number(parsed.port), tlsSettingsFor(url, member.options.clientTls), h2, http)
+        : await listenShared(host, Number(parsed.port), h2, http);
+      httpListeners.push(listener);
+      const port = listener.port;
       parsed.port = String(port);
       clientUrls.push(`${parsed.protocol}//${parsed.host}`);
     }

@@ -3,8 +3,10 @@
  * `--trusted-ca-file`, `--client-cert-auth` and their `--peer-` twins); they are read and
  * checked once, when the options are resolved, so a wrong path, a key that does not belong
  * to its certificate, or an https URL without a certificate is refused before anything binds,
- * with an error naming the option. grpc-js then serves TLS 1.2 or later (Node's default
- * minimum, which grpc-js does not lower) with HTTP/2 over ALPN.
+ * with an error naming the option. Both ports serve TLS 1.2 or later (Node's default minimum).
+ * The peer port is grpc-js's own TLS (h2 over ALPN); the client port terminates TLS in
+ * http/shared-listener.ts and offers h2 and http/1.1 over ALPN, as etcd serves gRPC and
+ * /metrics, /health on one https port.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -122,9 +124,15 @@ function loadFile(option: string, path: string, read: (path: string) => Buffer):
 /** Credentials for a listener on `url`: TLS (with mTLS when asked) for https, plain for http. */
 export function serverCredentialsFor(url: string, tls: TlsMaterial | undefined): ServerCredentials {
   if (!url.startsWith('https:')) return ServerCredentials.createInsecure();
+  const material = tlsSettingsFor(url, tls);
+  return ServerCredentials.createSsl(material.ca ?? null, [{ cert_chain: material.cert, private_key: material.key }], material.clientCertAuth);
+}
+
+/** The material an https listener on `url` serves with (the client port terminates TLS itself, to offer HTTP/1.1 beside h2). */
+export function tlsSettingsFor(url: string, tls: TlsMaterial | undefined): TlsMaterial {
   // Option resolution refuses https URLs without material; this guards direct callers.
   if (tls === undefined) throw new InvalidOptionError('tls', `${url} is https but no certificate and key were given`);
-  return ServerCredentials.createSsl(tls.ca ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.clientCertAuth);
+  return tls;
 }
 
 /**
