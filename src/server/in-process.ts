@@ -42,7 +42,64 @@ function grpcMetadata(metadata: PlainMetadata): GrpcMetadata {
   return out;
 }
 
+/**
+ * A unary call's metadata, converted once per record: the SDK passes its client's one record on
+ * every call. Shared between calls, so read-only: handlers only read a request's metadata.
+ */
+const unaryMetadata = new WeakMap<PlainMetadata, GrpcMetadata>();
+function sharedGrpcMetadata(metadata: PlainMetadata): GrpcMetadata {
+  let converted = unaryMetadata.get(metadata);
+  if (converted === undefined) {
+    converted = grpcMetadata(metadata);
+    unaryMetadata.set(metadata, converted);
+  }
+  return converted;
+}
+
+type UnaryCallback = (error: unknown, response: unknown) => void;
+
+/**
+ * One in-process unary call, shaped like the grpc-js ServerUnaryCall the handlers read
+ * (request, metadata, cancelled, getPeer, getDeadline, the 'cancelled' event) and doubling as
+ * the caller's cancel handle. A class, not an object literal with closures, because it is made
+ * on every embedded call.
+ */
+class InProcessUnaryCall extends EventEmitter {
+  cancelled = false;
+  private settled = false;
+  readonly metadata: GrpcMetadata;
+
+  constructor(readonly request: unknown, metadata: PlainMetadata, private readonly peer: string, private readonly callback: UnaryCallback) {
+    super();
+    this.metadata = sharedGrpcMetadata(metadata);
+  }
+
+  getPeer(): string {
+    return this.peer;
+  }
+
+  getDeadline(): number {
+    return Infinity;
+  }
+
+  /** The handler's answer; ignored after cancel() or a first answer. */
+  respond(error: unknown, response?: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (error) this.callback(clientError(error), undefined);
+    else this.callback(undefined, response);
+  }
+
+  cancel(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.cancelled = true;
+    this.emit('cancelled');
+  }
+}
+
 export function createInProcessEndpoint(name: string, methods: ReadonlyMap<string, RegisteredMethod>, usable: () => boolean): InProcessEndpoint {
+  const peer = `in-process:${name}`;
   const lookup = (path: string): RegisteredMethod => {
     const method = methods.get(path);
     if (method === undefined) throw clientError({ code: status.UNIMPLEMENTED, details: `unknown method ${path}` });
@@ -53,28 +110,9 @@ export function createInProcessEndpoint(name: string, methods: ReadonlyMap<strin
     usable,
     call(path, request, metadata, callback) {
       const method = lookup(path);
-      let settled = false;
-      const call = Object.assign(new EventEmitter(), {
-        request,
-        metadata: grpcMetadata(metadata),
-        cancelled: false,
-        getPeer: () => `in-process:${name}`,
-        getDeadline: () => Infinity,
-      });
-      (method.handler as (c: unknown, cb: (error: unknown, response?: unknown) => void) => void)(call, (error, response) => {
-        if (settled) return;
-        settled = true;
-        if (error) callback(clientError(error), undefined);
-        else callback(undefined, response);
-      });
-      return {
-        cancel: () => {
-          if (settled) return;
-          settled = true;
-          call.cancelled = true;
-          call.emit('cancelled');
-        },
-      };
+      const call = new InProcessUnaryCall(request, metadata, peer, callback);
+      (method.handler as (c: unknown, cb: (error: unknown, response?: unknown) => void) => void)(call, (error, response) => call.respond(error, response));
+      return call;
     },
     unary(path, request, metadata, signal) {
       return new Promise((resolve, reject) => {
@@ -118,7 +156,7 @@ export function createInProcessEndpoint(name: string, methods: ReadonlyMap<strin
           callback();
         },
       });
-      Object.assign(server, { request, metadata: grpcMetadata(metadata), cancelled: false, getPeer: () => `in-process:${name}`, getDeadline: () => Infinity });
+      Object.assign(server, { request, metadata: grpcMetadata(metadata), cancelled: false, getPeer: () => peer, getDeadline: () => Infinity });
       // grpc-js ends a call with a status when the handler emits 'error' on it.
       const emit = server.emit.bind(server);
       server.emit = ((event: string, ...args: unknown[]) => {

@@ -1,11 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, exponentialBuckets } from 'prom-client';
 import type { GrpcMethodMetrics, GrpcType, MetricsSink, MetricsSource } from './sink.js';
-
-/** gRPC status code names as Go's codes.Code prints them (the grpc_code label etcd exports). */
-const GRPC_CODE_NAMES: readonly string[] = [
-  'OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists', 'PermissionDenied',
-  'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented', 'Internal', 'Unavailable', 'DataLoss', 'Unauthenticated',
-];
+import { GrpcCallCounts } from './grpc-call-counts.js';
 
 /** etcd's alarm types (etcdserverpb.AlarmType) by the names the `alarm` label carries. */
 const ALARM_TYPES: ReadonlyArray<readonly [number, string]> = [[1, 'NOSPACE'], [2, 'CORRUPT']];
@@ -24,8 +19,7 @@ export class MemberMetrics implements MetricsSink {
   private readonly backendCommit: Histogram;
   private readonly readyBatch: Histogram;
   private readonly peerRoundTrip: Histogram<'To'>;
-  private readonly grpcStartedTotal: Counter<'grpc_type' | 'grpc_service' | 'grpc_method'>;
-  private readonly grpcHandledTotal: Counter<'grpc_type' | 'grpc_service' | 'grpc_method' | 'grpc_code'>;
+  private readonly grpcCalls = new GrpcCallCounts();
 
   constructor() {
     const registers = [this.registry];
@@ -77,8 +71,19 @@ export class MemberMetrics implements MetricsSink {
     this.readyBatch = new Histogram({ name: 'conclave_server_ready_batch_entries', help: 'Committed entries applied per ready-loop iteration.', buckets: exponentialBuckets(1, 4, 8), registers });
     // etcd's buckets: 0.1 ms doubling to about 0.8 s, by peer id (label `To`).
     this.peerRoundTrip = new Histogram({ name: 'etcd_network_peer_round_trip_time_seconds', help: 'Round-Trip-Time histogram between peers', labelNames: ['To'], buckets: exponentialBuckets(0.0001, 2, 14), registers });
-    this.grpcStartedTotal = new Counter({ name: 'grpc_server_started_total', help: 'Total number of RPCs started on the server.', labelNames: ['grpc_type', 'grpc_service', 'grpc_method'], registers });
-    this.grpcHandledTotal = new Counter({ name: 'grpc_server_handled_total', help: 'Total number of RPCs completed on the server, regardless of success or failure.', labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code'], registers });
+    const grpcCalls = this.grpcCalls;
+    new Counter({
+      name: 'grpc_server_started_total', help: 'Total number of RPCs started on the server.', labelNames: ['grpc_type', 'grpc_service', 'grpc_method'], registers,
+      collect() {
+        grpcCalls.publishStarted(this);
+      },
+    });
+    new Counter({
+      name: 'grpc_server_handled_total', help: 'Total number of RPCs completed on the server, regardless of success or failure.', labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code'], registers,
+      collect() {
+        grpcCalls.publishHandled(this);
+      },
+    });
   }
 
   /** Connects the scrape-time gauges to the running member. */
@@ -120,20 +125,6 @@ export class MemberMetrics implements MetricsSink {
   }
 
   grpcMethod(service: string, method: string, type: GrpcType): GrpcMethodMetrics {
-    const labels = { grpc_type: type, grpc_service: service, grpc_method: method };
-    const started = this.grpcStartedTotal.labels(labels);
-    const handled = new Map<number, { inc(): void }>();
-    const handledTotal = this.grpcHandledTotal;
-    return {
-      started: () => started.inc(),
-      handled(code: number) {
-        let child = handled.get(code);
-        if (child === undefined) {
-          child = handledTotal.labels({ ...labels, grpc_code: GRPC_CODE_NAMES[code] ?? String(code) });
-          handled.set(code, child);
-        }
-        child.inc();
-      },
-    };
+    return this.grpcCalls.method(service, method, type);
   }
 }
