@@ -8,7 +8,7 @@ const nondeterministicGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'q
   .map((name) => ({ name, message: 'The pure core gets time from ticks or an injected Clock.' }));
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'src/gen/', 'docs/api/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', '.bench-build/', 'src/gen/', 'docs/api/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -20,7 +20,7 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { NODE_LOADER_ARGS, RUNTIME_DESCRIPTION, scriptPath } from './support/runtime.js';
 import { Client } from '../src/client/index.js';
 import { clientRows, GET_KEY, runInterleaved, slotKey, VALUE } from './support/client-worker.js';
 import type { ClientKind, ClientRow, RowRequest, RowResult } from './support/client-worker.js';
@@ -42,7 +42,7 @@ const profileDir = option('profile');
 // Every library in this process, alternating in short slices: same load for all (see runInterleaved).
 const oneProcess = args.includes('--one-process');
 const jsonPath = option('json');
-const workerPath = fileURLToPath(new URL('./support/client-worker.ts', import.meta.url));
+const workerPath = scriptPath(import.meta.url, './support/client-worker.ts');
 
 class Worker {
   private readonly replies: Array<(message: unknown) => void> = [];
@@ -50,7 +50,7 @@ class Worker {
 
   constructor(readonly kind: ClientKind, endpoint: string) {
     const profile = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(profileDir, kind)];
-    this.child = fork(workerPath, [kind, endpoint], { execArgv: [...profile, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(workerPath, [kind, endpoint], { execArgv: [...profile, ...NODE_LOADER_ARGS], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child.on('message', (message) => this.replies.shift()?.(message));
     this.child.on('exit', (code) => {
       for (const reply of this.replies.splice(0)) reply({ ops: 0, cpuMicros: 0, elapsedMs: 0, error: `worker exited with ${code}` });
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
   }
   const loadAfter = loadAverage();
 
-  console.log(`\nClient cost per call against one etcd 3.4 member${oneProcess ? ', all libraries in one process (alternating slices)' : ''} (load average ${loadBefore} before, ${loadAfter} after)\n`);
+  console.log(`\nClient cost per call against one etcd 3.4 member${oneProcess ? ', all libraries in one process (alternating slices)' : ''}, the SDK as ${RUNTIME_DESCRIPTION} (load average ${loadBefore} before, ${loadAfter} after)\n`);
   console.log('| row | raw grpc-js (floor): ops/s / CPU µs | etcd3: ops/s / CPU µs | Conclave SDK: ops/s / CPU µs | SDK/etcd3 CPU | SDK/floor CPU | SDK/etcd3 ops/s |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [row, byKind] of results) {

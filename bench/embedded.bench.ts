@@ -22,6 +22,7 @@ import { Mutex } from '../src/lock/index.js';
 import { startEtcd } from '../test/support/etcd.js';
 import { freePorts } from '../test/support/ports.js';
 import { loadAverage } from './support/measure.js';
+import { RUNTIME_DESCRIPTION } from './support/runtime.js';
 
 const args = process.argv.slice(2);
 const secondsArg = args.find((arg) => arg.startsWith('--seconds='));
@@ -34,9 +35,9 @@ interface Measures {
   handoffP50Ms: number;
   handoffP99Ms: number;
   handoffs: number;
-  getLinearizablePerSecond: number;
-  getSerializablePerSecond: number;
-  getLinearizable64PerSecond: number;
+  getLinearizable: GetRate;
+  getSerializable: GetRate;
+  getLinearizable64: GetRate;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -80,11 +81,18 @@ async function handoff(a: Session, b: Session): Promise<number[]> {
   return samples.sort((x, y) => x - y);
 }
 
-async function getsPerSecond(client: Client, serializable: boolean, inFlight: number): Promise<number> {
+interface GetRate {
+  readonly perSecond: number;
+  /** This process's CPU (user + system) per get: client and server for the embedded member, the client alone for etcd. */
+  readonly cpuMicrosPerGet: number;
+}
+
+async function getsPerSecond(client: Client, serializable: boolean, inFlight: number): Promise<GetRate> {
   await client.put('bench/embedded-get', 'v');
   const one = (): Promise<unknown> => (serializable ? client.get('bench/embedded-get').serializable().string() : client.get('bench/embedded-get').string());
   for (let i = 0; i < 200; i++) await one();
   const startedAt = performance.now();
+  const cpuBefore = process.cpuUsage();
   const endAt = startedAt + seconds * 1000;
   let count = 0;
   await Promise.all(Array.from({ length: inFlight }, async () => {
@@ -93,7 +101,8 @@ async function getsPerSecond(client: Client, serializable: boolean, inFlight: nu
       count += 1;
     }
   }));
-  return count / ((performance.now() - startedAt) / 1000);
+  const cpu = process.cpuUsage(cpuBefore);
+  return { perSecond: count / ((performance.now() - startedAt) / 1000), cpuMicrosPerGet: (cpu.user + cpu.system) / count };
 }
 
 async function measure(clients: readonly [Client, Client]): Promise<Measures> {
@@ -106,9 +115,9 @@ async function measure(clients: readonly [Client, Client]): Promise<Measures> {
       handoffP50Ms: percentile(samples, 50),
       handoffP99Ms: percentile(samples, 99),
       handoffs: samples.length,
-      getLinearizablePerSecond: await getsPerSecond(clients[0], false, 1),
-      getSerializablePerSecond: await getsPerSecond(clients[0], true, 1),
-      getLinearizable64PerSecond: await getsPerSecond(clients[0], false, GET_IN_FLIGHT),
+      getLinearizable: await getsPerSecond(clients[0], false, 1),
+      getSerializable: await getsPerSecond(clients[0], true, 1),
+      getLinearizable64: await getsPerSecond(clients[0], false, GET_IN_FLIGHT),
     };
   } finally {
     await Promise.all(sessions.map((s) => s.close().catch(() => undefined)));
@@ -161,15 +170,17 @@ async function main(): Promise<void> {
   const loadAfter = loadAverage();
   const n = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
   const ratio = (a: number, b: number): string => (b > 0 && Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x` : 'n/a');
-  console.log(`\nembedded benchmark (${seconds} s per measurement; Conclave in this process via member.client(), 1 member, memory engine, fsync on; etcd 3.4 1 member over loopback gRPC, fsync on; load avg ${loadBefore} before, ${loadAfter} after)\n`);
+  console.log(`\nembedded benchmark (${seconds} s per measurement; Conclave in this process via member.client(), 1 member, memory engine, fsync on, ${RUNTIME_DESCRIPTION}; etcd 3.4 1 member over loopback gRPC, fsync on; load avg ${loadBefore} before, ${loadAfter} after)\n`);
   console.log('| measure | Conclave embedded | etcd (network) | Conclave / etcd |');
   console.log('| --- | ---: | ---: | ---: |');
   console.log(`| Mutex lock+unlock cycles/s (one session) | ${n(embedded.lockCyclesPerSecond)} | ${n(etcd.lockCyclesPerSecond)} | ${ratio(embedded.lockCyclesPerSecond, etcd.lockCyclesPerSecond)} |`);
   console.log(`| contended hand-off p50 ms (two sessions) | ${n(embedded.handoffP50Ms, 2)} | ${n(etcd.handoffP50Ms, 2)} | ${ratio(etcd.handoffP50Ms, embedded.handoffP50Ms)} faster |`);
   console.log(`| contended hand-off p99 ms | ${n(embedded.handoffP99Ms, 2)} | ${n(etcd.handoffP99Ms, 2)} | ${ratio(etcd.handoffP99Ms, embedded.handoffP99Ms)} faster |`);
-  console.log(`| linearizable get/s, 1 in flight | ${n(embedded.getLinearizablePerSecond)} | ${n(etcd.getLinearizablePerSecond)} | ${ratio(embedded.getLinearizablePerSecond, etcd.getLinearizablePerSecond)} |`);
-  console.log(`| serializable get/s, 1 in flight | ${n(embedded.getSerializablePerSecond)} | ${n(etcd.getSerializablePerSecond)} | ${ratio(embedded.getSerializablePerSecond, etcd.getSerializablePerSecond)} |`);
-  console.log(`| linearizable get/s, ${GET_IN_FLIGHT} in flight | ${n(embedded.getLinearizable64PerSecond)} | ${n(etcd.getLinearizable64PerSecond)} | ${ratio(embedded.getLinearizable64PerSecond, etcd.getLinearizable64PerSecond)} |`);
+  const gets: Array<[string, keyof Pick<Measures, 'getLinearizable' | 'getSerializable' | 'getLinearizable64'>]> = [
+    ['linearizable get/s, 1 in flight', 'getLinearizable'], ['serializable get/s, 1 in flight', 'getSerializable'], [`linearizable get/s, ${GET_IN_FLIGHT} in flight`, 'getLinearizable64'],
+  ];
+  for (const [label, key] of gets) console.log(`| ${label} | ${n(embedded[key].perSecond)} | ${n(etcd[key].perSecond)} | ${ratio(embedded[key].perSecond, etcd[key].perSecond)} |`);
+  for (const [label, key] of gets) console.log(`| ${label.replace('get/s', 'CPU µs per get')} (embedded: client + server; etcd: client only) | ${n(embedded[key].cpuMicrosPerGet, 1)} | ${n(etcd[key].cpuMicrosPerGet, 1)} | |`);
   console.log(`\nhand-offs timed: ${embedded.handoffs} embedded, ${etcd.handoffs} etcd (each waits 20 ms for the waiter to queue; the wait is not timed)`);
 }
 

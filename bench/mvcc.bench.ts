@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_LOADER_ARGS } from './support/runtime.js';
 import { SeededRandom } from '../src/base/random.js';
 import { MvccStore } from '../src/mvcc/kv-store.js';
 import type { Backend } from '../src/storage/backend/backend.js';
@@ -149,7 +150,7 @@ if (engine !== undefined) {
   const self = fileURLToPath(import.meta.url);
   const results: Result[] = [];
   for (const name of ['memory', 'lmdb']) {
-    const child = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', '--import', 'tsx', self, `--engine=${name}`, `--keys=${keyCount}`], { encoding: 'utf8' });
+    const child = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', ...NODE_LOADER_ARGS, self, `--engine=${name}`, `--keys=${keyCount}`], { encoding: 'utf8' });
     if (child.status !== 0) {
       console.error(child.stderr);
       process.exit(1);

@@ -18,7 +18,7 @@ import { RedisMutex } from '../src/lock/redis/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { NODE_LOADER_ARGS, RUNTIME_DESCRIPTION, scriptPath } from './support/runtime.js';
 import { startEtcd } from '../test/support/etcd.js';
 import { freePorts } from '../test/support/ports.js';
 import { ManagedProcess } from '../test/support/process.js';
@@ -94,9 +94,9 @@ async function measure(name: string, single: Locker, pair: [Locker, Locker], not
 async function startConclave(): Promise<{ endpoint: string; stop(): Promise<void> }> {
   const [clientPort, peerPort] = await freePorts(2);
   const dataDir = mkdtempSync(join(tmpdir(), 'conclave-bench-'));
-  const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+  const main = scriptPath(import.meta.url, '../src/cli/main.ts');
   const server = new ManagedProcess(process.execPath, [
-    '--import', 'tsx', main, 'server', '--data-dir', dataDir, '--log-level', 'error',
+    ...NODE_LOADER_ARGS, main, 'server', '--data-dir', dataDir, '--log-level', 'error',
     '--listen-client-urls', `http://127.0.0.1:${clientPort}`, '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
   ]);
   const endpoint = `127.0.0.1:${clientPort}`;
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   try {
     const conclave = await startConclave();
     try {
-      rows.push(await measureMutex('Mutex on Conclave (1 member)', [conclave.endpoint], 'FIFO, predecessor watch; conclave server process, default engine, run through tsx'));
+      rows.push(await measureMutex('Mutex on Conclave (1 member)', [conclave.endpoint], `FIFO, predecessor watch; conclave server process, default engine, ${RUNTIME_DESCRIPTION}`));
       await measureRecipes('Conclave (1 member)', [conclave.endpoint]);
     } finally {
       await conclave.stop();

@@ -30,6 +30,7 @@ import { MetricsWatch } from './support/metrics-scrape.js';
 import { BENCH_USER, startSystem } from './support/systems.js';
 import type { SystemKind } from './support/systems.js';
 import { WORKLOADS } from './support/workloads.js';
+import { RUNTIME_DESCRIPTION } from './support/runtime.js';
 
 interface Settings {
   workloads: string[];
@@ -184,7 +185,7 @@ async function main(): Promise<void> {
   for (const members of settings.members) {
     for (const kind of settings.systems) cells.push(...await measureSystem(settings, kind, members));
   }
-  console.log(`\nserver benchmark (${settings.measureMs / 1000} s measured per row after ${settings.warmupMs / 1000} s warm-up; loopback, fsync on; ` +
+  console.log(`\nserver benchmark (${settings.measureMs / 1000} s measured per row after ${settings.warmupMs / 1000} s warm-up; loopback, fsync on; Conclave as ${RUNTIME_DESCRIPTION}; ` +
     `load avg ${loadBefore} before, ${loadAverage()} after; ${((Date.now() - startedAt) / 1000).toFixed(0)} s total)\n`);
   for (const members of settings.members) console.log(`${table(cells, members, floors)}\n`);
   console.log(describeFloors(floors));

@@ -7,7 +7,7 @@
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { NODE_LOADER_ARGS, scriptPath } from './runtime.js';
 import { sharedNowMs, totalCpuMicros } from './measure.js';
 import type { WorkerReply, WorkerRequest } from './loadgen-worker.js';
 
@@ -23,7 +23,7 @@ export interface WorkloadRun {
   readonly firstError: string | undefined;
 }
 
-const workerScript = fileURLToPath(new URL('./loadgen-worker.ts', import.meta.url));
+const workerScript = scriptPath(import.meta.url, './loadgen-worker.ts');
 
 class WorkerHandle {
   private readonly replies: Array<(reply: WorkerReply) => void> = [];
@@ -58,7 +58,7 @@ export class LoadGenerator {
   private constructor(private readonly workers: WorkerHandle[]) {}
 
   static async start(workerCount: number, endpoints: readonly string[], auth?: { username: string; password: string }): Promise<LoadGenerator> {
-    const workers = Array.from({ length: workerCount }, () => new WorkerHandle(fork(workerScript, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })));
+    const workers = Array.from({ length: workerCount }, () => new WorkerHandle(fork(workerScript, [], { execArgv: [...NODE_LOADER_ARGS], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })));
     const generator = new LoadGenerator(workers);
     try {
       await Promise.all(workers.map((w, i) => w.request({ type: 'init', endpoint: endpoints[i % endpoints.length]!, workerIndex: i, workerCount, ...(auth === undefined ? {} : { auth }) })));

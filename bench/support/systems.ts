@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { NODE_LOADER_ARGS, scriptPath } from './runtime.js';
 import { Client } from '../../src/client/index.js';
 import { freePorts } from '../../test/support/ports.js';
 import { ManagedProcess } from '../../test/support/process.js';
@@ -42,7 +42,6 @@ export interface RunningSystem {
   exited(): string[];
 }
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 let sequence = 0;
 
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
@@ -68,7 +67,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     // One directory per member: node writes a profile per thread (tsx's loader runs in a
     // worker thread), named by pid and thread id; the main thread's is the largest.
     const nodeFlags = options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(options.profileDir, `${token}-${name}`)];
-    return new ManagedProcess(process.execPath, [...nodeFlags, '--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'server', ...flags, '--engine', options.engine]);
+    return new ManagedProcess(process.execPath, [...nodeFlags, ...NODE_LOADER_ARGS, scriptPath(import.meta.url, '../../src/cli/main.ts'), 'server', ...flags, '--engine', options.engine]);
   });
   const endpoints = ports.filter((_, i) => i % 2 === 0).map((port) => `127.0.0.1:${port}`);
   const label = `${options.kind === 'etcd' ? `etcd ${count}m` : `conclave ${count}m (${options.engine})`}${options.auth === true ? ', auth on' : ''}`;
