@@ -1,46 +1,29 @@
 // Method: real etcd plus real `etcdctl elect` processes (candidates and `-l` observers) on the
 // same election name as our Election. Each side must see the other's leader: checked through
 // etcdctl's printed output and through our leader()/observe()/campaign() results.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from '../../src/client/index.js';
+import { describe, expect, it } from 'vitest';
 import { Election } from '../../src/election/index.js';
 import type { LeaderInfo } from '../../src/election/index.js';
 import { Session } from '../../src/lease/index.js';
 import { missingBinaries } from '../support/binaries.js';
-import { startEtcd } from '../support/etcd.js';
-import type { EtcdCluster } from '../support/etcd.js';
+import { useEtcdFixture } from '../support/etcd-fixture.js';
 import { EtcdctlProcess } from '../support/etcdctl.js';
 import { waitFor } from '../support/wait.js';
 
 const skip = missingBinaries('etcd', 'etcdctl');
 
 describe.skipIf(skip !== undefined)('Election and etcdctl elect see each other', () => {
-  let etcd: EtcdCluster;
-  let client: Client;
-  const processes: EtcdctlProcess[] = [];
-
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    client = new Client({ endpoints: etcd.endpoints });
-  });
-
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.kill()));
-    await client?.close();
-    await etcd?.stop();
-  });
+  const fixture = useEtcdFixture();
 
   function spawn(args: string[]): EtcdctlProcess {
-    const p = new EtcdctlProcess(etcd.endpoints, args);
-    processes.push(p);
-    return p;
+    return fixture.track(new EtcdctlProcess(fixture.etcd.endpoints, args));
   }
 
   it('etcdctl leads: we see it, wait behind it, and take over when it resigns', async () => {
     const observer = spawn(['elect', '-l', 'job']);
     const leader = spawn(['elect', 'job', 'from-etcdctl']);
     await waitFor(() => expect(leader.lines()).toContain('from-etcdctl'), { timeout: 10_000, interval: 25 });
-    const session = await Session.create(client, { ttlSeconds: 10 });
+    const session = await Session.create(fixture.client, { ttlSeconds: 10 });
     const election = new Election(session, 'job');
     const current = await election.leader();
     expect(current?.value).toBe('from-etcdctl');
@@ -51,7 +34,7 @@ describe.skipIf(skip !== undefined)('Election and etcdctl elect see each other',
       for await (const state of election.observe({ signal: controller.signal })) seen.push(state);
     })().catch(() => {});
     const campaign = election.campaign('from-conclave');
-    await waitFor(async () => expect((await client.get('job/').prefix()).kvs).toHaveLength(2));
+    await waitFor(async () => expect((await fixture.client.get('job/').prefix()).kvs).toHaveLength(2));
     leader.signal('SIGINT');
     const leadership = await campaign;
     expect(leadership.token).toBeGreaterThan(current!.token);
@@ -64,13 +47,13 @@ describe.skipIf(skip !== undefined)('Election and etcdctl elect see each other',
   });
 
   it('we lead: etcdctl observers print our value and an etcdctl candidate waits until we resign', async () => {
-    const session = await Session.create(client, { ttlSeconds: 10 });
+    const session = await Session.create(fixture.client, { ttlSeconds: 10 });
     const leadership = await new Election(session, 'job2').campaign('conclave-leader');
     const observer = spawn(['elect', '-l', 'job2']);
     await waitFor(() => expect(observer.lines()).toContain('conclave-leader'), { timeout: 10_000, interval: 25 });
     expect(observer.lines()).toContain(leadership.key);
     const candidate = spawn(['elect', 'job2', 'etcdctl-candidate']);
-    await waitFor(async () => expect((await client.get('job2/').prefix()).kvs).toHaveLength(2), { timeout: 10_000 });
+    await waitFor(async () => expect((await fixture.client.get('job2/').prefix()).kvs).toHaveLength(2), { timeout: 10_000 });
     // etcdctl prints its key and value only once it is elected.
     expect(candidate.lines()).not.toContain('etcdctl-candidate');
     await leadership.proclaim('conclave-leader-2');

@@ -5,16 +5,14 @@
 // waiter's first write comes after every write of the lost holder; without it, the waiter
 // writes first and the lost holder's writes land after it. The delay runs on a FakeClock, so
 // "still waiting" is a state the test controls, not a duration it measures.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { Client } from '../../src/client/index.js';
 import { FakeClock } from '../../src/base/index.js';
 import { Session } from '../../src/lease/index.js';
 import { Mutex } from '../../src/lock/index.js';
 import type { HandoffInfo, HeldLock } from '../../src/lock/index.js';
 import { missingBinaries } from '../support/binaries.js';
-import { startEtcd } from '../support/etcd.js';
-import type { EtcdCluster } from '../support/etcd.js';
+import { useEtcdFixture } from '../support/etcd-fixture.js';
 import { ManagedProcess } from '../support/process.js';
 import { waitFor } from '../support/wait.js';
 
@@ -37,37 +35,23 @@ class WriterProcess extends ManagedProcess {
 }
 
 describe.skipIf(skip !== undefined)('lock-delay under a SIGSTOPped holder', () => {
-  let etcd: EtcdCluster;
-  let client: Client;
-  const processes: WriterProcess[] = [];
-
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    client = new Client({ endpoints: etcd.endpoints });
-  });
-
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.kill()));
-    await client?.close();
-    await etcd?.stop();
-  });
+  const fixture = useEtcdFixture();
 
   async function scenario(name: string, lockDelayMs: number | undefined): Promise<{ holderRevisions: bigint[]; firstWrite: bigint; handoffs: HandoffInfo[]; heldBeforeResume: boolean }> {
     const resource = `${name}-resource`;
-    const holder = new WriterProcess([etcd.endpoints[0]!, name, '2', resource]);
-    processes.push(holder);
+    const holder = fixture.track(new WriterProcess([fixture.etcd.endpoints[0]!, name, '2', resource]));
     await waitFor(() => expect(holder.event('mid-batch')).toBeDefined(), { timeout: 20_000, interval: 25 });
     const holderKey = holder.event('held')!.key as string;
     const clock = new FakeClock();
     const handoffs: HandoffInfo[] = [];
-    const session = await Session.create(client, { ttlSeconds: 30 });
+    const session = await Session.create(fixture.client, { ttlSeconds: 30 });
     const mutex = new Mutex(session, name, { ...(lockDelayMs === undefined ? {} : { lockDelayMs }), clock, onHandoff: (h) => handoffs.push(h) });
     let held: HeldLock | undefined;
     const locking = mutex.lock().then((h) => (held = h));
-    await waitFor(async () => expect((await client.get(`${name}/`).prefix()).kvs).toHaveLength(2));
+    await waitFor(async () => expect((await fixture.client.get(`${name}/`).prefix()).kvs).toHaveLength(2));
     holder.signal('SIGSTOP');
     // The stopped holder's lease expires on the server, which deletes its lock key.
-    await waitFor(async () => expect(await client.get(holderKey).string()).toBeUndefined(), { timeout: 20_000, interval: 50 });
+    await waitFor(async () => expect(await fixture.client.get(holderKey).string()).toBeUndefined(), { timeout: 20_000, interval: 50 });
     if (lockDelayMs !== undefined) {
       // The waiter saw the loss and is holding its grant back on the fake clock.
       await waitFor(() => expect(clock.pendingTimers()).toBe(1));
@@ -75,7 +59,7 @@ describe.skipIf(skip !== undefined)('lock-delay under a SIGSTOPped holder', () =
       await locking;
     }
     let firstWrite = 0n;
-    if (held !== undefined) firstWrite = (await client.put(resource, 'next:1')).header.revision;
+    if (held !== undefined) firstWrite = (await fixture.client.put(resource, 'next:1')).header.revision;
     holder.signal('SIGCONT');
     holder.send('continue');
     await waitFor(() => expect(holder.event('batch-done')).toBeDefined(), { timeout: 20_000, interval: 25 });
@@ -84,7 +68,7 @@ describe.skipIf(skip !== undefined)('lock-delay under a SIGSTOPped holder', () =
       expect(held).toBeUndefined();
       clock.advance(lockDelayMs);
       await locking;
-      firstWrite = (await client.put(resource, 'next:1')).header.revision;
+      firstWrite = (await fixture.client.put(resource, 'next:1')).header.revision;
     }
     await held!.unlock();
     await session.close();

@@ -2,15 +2,13 @@
 // SIGSTOP past their lease TTL (2 s, etcd's minimum) and then resume. What each side reports
 // (tokens, signal state, campaign outcome, observe() stream) is checked; nothing asserts a
 // duration: every wait is "until the server shows the expected state".
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from '../../src/client/index.js';
+import { describe, expect, it } from 'vitest';
 import { Election } from '../../src/election/index.js';
 import type { LeaderInfo } from '../../src/election/index.js';
 import { Session } from '../../src/lease/index.js';
 import { FencingGuard, Mutex, StaleTokenError } from '../../src/lock/index.js';
 import { missingBinaries } from '../support/binaries.js';
-import { startEtcd } from '../support/etcd.js';
-import type { EtcdCluster } from '../support/etcd.js';
+import { useEtcdFixture } from '../support/etcd-fixture.js';
 import { HolderProcess } from '../support/holder.js';
 import { waitFor } from '../support/wait.js';
 
@@ -18,25 +16,10 @@ const skip = missingBinaries('etcd');
 const ttlSeconds = 2;
 
 describe.skipIf(skip !== undefined)('safety under process pauses', () => {
-  let etcd: EtcdCluster;
-  let client: Client;
-  const processes: HolderProcess[] = [];
-
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    client = new Client({ endpoints: etcd.endpoints });
-  });
-
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.kill()));
-    await client?.close();
-    await etcd?.stop();
-  });
+  const fixture = useEtcdFixture();
 
   function spawn(args: string[]): HolderProcess {
-    const p = new HolderProcess([etcd.endpoints[0]!, ...args]);
-    processes.push(p);
-    return p;
+    return fixture.track(new HolderProcess([fixture.etcd.endpoints[0]!, ...args]));
   }
 
   it('a holder stopped past its TTL loses the lock; the next token is larger; its fenced write is rejected; its signal has aborted', async () => {
@@ -45,9 +28,9 @@ describe.skipIf(skip !== undefined)('safety under process pauses', () => {
     await waitFor(() => expect(holder.event('held')).toBeDefined(), { timeout: 15_000, interval: 25 });
     const staleToken = BigInt(holder.event('held')!.token as string);
     guard.check('orders', staleToken);
-    const session = await Session.create(client, { ttlSeconds: 10 });
+    const session = await Session.create(fixture.client, { ttlSeconds: 10 });
     const next = new Mutex(session, 'safe-1').lock();
-    await waitFor(async () => expect((await client.get('safe-1/').prefix()).kvs).toHaveLength(2));
+    await waitFor(async () => expect((await fixture.client.get('safe-1/').prefix()).kvs).toHaveLength(2));
     holder.signal('SIGSTOP');
     // The server expires the paused holder's lease and deletes its key: we get the lock.
     const held = await next;
@@ -66,14 +49,14 @@ describe.skipIf(skip !== undefined)('safety under process pauses', () => {
   });
 
   it('a campaign waiting when its session expires rejects instead of winning', async () => {
-    const session = await Session.create(client, { ttlSeconds: 10 });
+    const session = await Session.create(fixture.client, { ttlSeconds: 10 });
     const leadership = await new Election(session, 'safe-2').campaign('leader');
     const candidate = spawn(['campaign', 'safe-2', 'late', String(ttlSeconds)]);
-    await waitFor(async () => expect((await client.get('safe-2/').prefix()).kvs).toHaveLength(2), { timeout: 15_000, interval: 25 });
+    await waitFor(async () => expect((await fixture.client.get('safe-2/').prefix()).kvs).toHaveLength(2), { timeout: 15_000, interval: 25 });
     candidate.signal('SIGSTOP');
     // Its lease expires on the server, deleting its candidate key; then the leader resigns, so
     // a campaign that trusted only its predecessor's deletion would wrongly win on resume.
-    await waitFor(async () => expect((await client.get('safe-2/').prefix()).kvs).toHaveLength(1), { timeout: 15_000, interval: 50 });
+    await waitFor(async () => expect((await fixture.client.get('safe-2/').prefix()).kvs).toHaveLength(1), { timeout: 15_000, interval: 50 });
     await leadership.resign();
     candidate.signal('SIGCONT');
     await waitFor(() => expect(candidate.event('failed') ?? candidate.event('leader')).toBeDefined(), { timeout: 10_000, interval: 25 });
@@ -87,7 +70,7 @@ describe.skipIf(skip !== undefined)('safety under process pauses', () => {
     await waitFor(() => expect(leader.event('leader')).toBeDefined(), { timeout: 15_000, interval: 25 });
     const seen: Array<LeaderInfo | null> = [];
     const controller = new AbortController();
-    const observerSession = await Session.create(client, { ttlSeconds: 10 });
+    const observerSession = await Session.create(fixture.client, { ttlSeconds: 10 });
     const observing = (async () => {
       for await (const state of new Election(observerSession, 'safe-3').observe({ signal: controller.signal })) seen.push(state);
     })().catch(() => {});
