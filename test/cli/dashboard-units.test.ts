@@ -3,7 +3,7 @@
 // reason, the bounded series; locks/elections/barriers/services derived from mirrored keys in
 // etcd's recipe layout; and --listen-dashboard-url validation.
 import { describe, expect, it } from 'vitest';
-import { parsePrometheusText } from '../../src/cli/dashboard/prometheus-text.js';
+import { sumPrometheusSamples } from '../../src/cli/dashboard/prometheus-text.js';
 import { MAX_POINTS, MetricsSampler } from '../../src/cli/dashboard/metrics-sampler.js';
 import { recipes, services } from '../../src/cli/dashboard/kv-view.js';
 import type { MirroredKey } from '../../src/cli/dashboard/kv-view.js';
@@ -23,7 +23,7 @@ weird_metric NaN
 
 describe('Prometheus text', () => {
   it('sums samples per name over label sets and skips comments and non-finite values', () => {
-    const samples = parsePrometheusText(metrics(5, 0.5, 10, 7));
+    const samples = sumPrometheusSamples(metrics(5, 0.5, 10, 7));
     expect(samples.get('etcd_mvcc_put_total')).toBe(5);
     expect(samples.get('grpc_server_handled_total')).toBe(7);
     expect(samples.has('weird_metric')).toBe(false);

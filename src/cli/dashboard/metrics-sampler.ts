@@ -1,4 +1,4 @@
-import { parsePrometheusText } from './prometheus-text.js';
+import { sumPrometheusSamples } from './prometheus-text.js';
 import type { Samples } from './prometheus-text.js';
 
 /** One chart point per member and scrape: rates over the interval since the previous scrape. */
@@ -44,7 +44,7 @@ export class MetricsSampler {
   async scrape(clientUrl: string, nowMs: number, signal: AbortSignal): Promise<void> {
     let samples: Samples;
     try {
-      samples = parsePrometheusText(await this.fetchText(`${clientUrl.replace(/\/$/, '')}/metrics`, signal));
+      samples = sumPrometheusSamples(await this.fetchText(`${clientUrl.replace(/\/$/, '')}/metrics`, signal));
       if (!OPS.some((name) => samples.has(name)) && !samples.has(KV_CALLS_HANDLED)) throw new Error('no etcd_mvcc_* counters or KV call counts in /metrics');
     } catch (error) {
       this.previous.delete(clientUrl);
