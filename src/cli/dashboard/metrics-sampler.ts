@@ -1,5 +1,7 @@
 import { sumPrometheusSamples } from './prometheus-text.js';
 import type { Samples } from './prometheus-text.js';
+import { metricsFetcher } from './metrics-fetch.js';
+import type { MetricsFetcher } from './metrics-fetch.js';
 
 /** One chart point per member and scrape: rates over the interval since the previous scrape. */
 export interface MetricsPoint {
@@ -30,15 +32,13 @@ const FSYNC_COUNT = 'etcd_disk_wal_fsync_duration_seconds_count';
 const WATCH_EVENTS = 'etcd_debugging_mvcc_events_total';
 /** Points kept per member: 5 minutes at the default 2 s scrape interval. */
 export const MAX_POINTS = 150;
-/** Largest /metrics body read (etcd 3.4 serves about 100 KiB). */
-const MAX_METRICS_BYTES = 4 * 1024 * 1024;
 
 /** Scrapes members' /metrics and keeps a bounded series of rates per member URL. */
 export class MetricsSampler {
   private readonly previous = new Map<string, { atMs: number; samples: Samples }>();
   private readonly series = new Map<string, MemberMetrics>();
 
-  constructor(private readonly fetchText: (url: string, signal: AbortSignal) => Promise<string> = fetchMetrics) {}
+  constructor(private readonly fetchText: MetricsFetcher = metricsFetcher()) {}
 
   /** Scrapes `clientUrl`/metrics once; failures mark the member's metrics unavailable. */
   async scrape(clientUrl: string, nowMs: number, signal: AbortSignal): Promise<void> {
@@ -77,14 +77,6 @@ export class MetricsSampler {
   retain(clientUrls: readonly string[]): void {
     for (const url of [...this.series.keys()]) if (!clientUrls.includes(url)) this.series.delete(url);
   }
-}
-
-async function fetchMetrics(url: string, signal: AbortSignal): Promise<string> {
-  const response = await fetch(url, { signal });
-  if (!response.ok) throw new Error(`HTTP ${response.status} from ${url}`);
-  const text = await response.text();
-  if (text.length > MAX_METRICS_BYTES) throw new Error(`${url} is larger than ${MAX_METRICS_BYTES} bytes`);
-  return text;
 }
 
 /** fetch() says only "fetch failed"; the cause says why (ECONNREFUSED, a gRPC-only port answering HTTP/2 frames...). */

@@ -7,6 +7,7 @@
  */
 import { Client, FROM_KEY, WatchCompactedError } from '../../client/index.js';
 import type { KeyValue, TlsOptions } from '../../client/index.js';
+import { metricsFetcher } from './metrics-fetch.js';
 import { MetricsSampler } from './metrics-sampler.js';
 import type { MemberMetrics } from './metrics-sampler.js';
 import { recipes, services } from './kv-view.js';
@@ -96,7 +97,7 @@ export class DashboardState {
   private leases: LeaseView[] = [];
   private leader: string | null = null;
   private error: string | undefined;
-  private readonly sampler = new MetricsSampler();
+  private readonly sampler: MetricsSampler;
   private readonly statusClients = new Map<string, Client>();
   private version = 0;
   private wake: (() => void) | undefined;
@@ -105,6 +106,8 @@ export class DashboardState {
 
   constructor(private readonly options: DashboardOptions) {
     this.client = options.client;
+    // /metrics on an https client URL needs the same CA and client certificate as gRPC there.
+    this.sampler = new MetricsSampler(metricsFetcher(options.tls));
     this.servicesPrefix = options.servicesPrefix ?? 'services/';
     this.refreshMs = options.refreshMs ?? 2_000;
     this.maxKeys = options.maxKeys ?? 10_000;

@@ -4,6 +4,7 @@
 // ALPN) gets /health, /version and /metrics from both; without a client certificate both refuse
 // the handshake; etcdctl (gRPC) works on the same port. Conclave's ALPN choice is checked on
 // its own: http/1.1 whenever offered, h2 for clients offering only h2, a refusal otherwise.
+// The dashboard's metrics sampler reads both over https with the CA and client certificate.
 // Fails under CI=true when etcd, etcdctl, openssl or curl is missing.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,6 +20,8 @@ import { freePorts } from '../../support/ports.js';
 import { ManagedProcess } from '../../support/process.js';
 import { waitFor } from '../../support/wait.js';
 import { ConclaveProcess } from '../support/conclave-process.js';
+import { metricsFetcher } from '../../../src/cli/dashboard/metrics-fetch.js';
+import { MetricsSampler } from '../../../src/cli/dashboard/metrics-sampler.js';
 import { TestPki } from '../../server/tls/support/pki.js';
 import type { IssuedCert } from '../../server/tls/support/pki.js';
 
@@ -159,6 +162,19 @@ describe.skipIf(skip !== undefined)('HTTP on https client URLs, Conclave beside 
       const tls = [`--endpoints=${target.url}`, `--cacert=${pki.ca.cert}`, `--cert=${user.cert}`, `--key=${user.key}`, '--dial-timeout=3s'];
       expect(await etcdctl([...tls, 'put', 'https/key', target.name]), target.name).toEqual({ ok: true, output: 'OK\n' });
       expect(await etcdctl([...tls, 'get', 'https/key', '--print-value-only']), target.name).toEqual({ ok: true, output: `${target.name}\n` });
+    }
+  });
+
+  it('lets the dashboard chart members on https URLs: its sampler reads /metrics with the CA and client certificate', async () => {
+    const tls = { ca: readFileSync(pki.ca.cert), cert: readFileSync(user.cert), key: readFileSync(user.key) };
+    for (const target of targets) {
+      const sampler = new MetricsSampler(metricsFetcher(tls));
+      await sampler.scrape(target.url, 1_000, AbortSignal.timeout(10_000));
+      expect(sampler.get(target.url), target.name).toMatchObject({ available: true });
+      // Without the client certificate the handshake is refused, and the member is shown unavailable with the reason.
+      const anonymous = new MetricsSampler(metricsFetcher({ ca: tls.ca }));
+      await anonymous.scrape(target.url, 1_000, AbortSignal.timeout(10_000));
+      expect(anonymous.get(target.url), target.name).toMatchObject({ available: false, reason: expect.any(String) });
     }
   });
 
