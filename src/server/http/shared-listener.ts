@@ -36,7 +36,9 @@ type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void;
 export function listenShared(host: string, port: number, h2: H2Sink, http: HttpHandler): Promise<SharedListener> {
   const httpServer = createHttpServer(http);
   const sockets = new Set<Socket>();
-  const server: NetServer = createNetServer((socket) => {
+  // TCP_NODELAY on accepted sockets, as Go sets it on etcd's: a response's trailers follow its
+  // data in a second write, which Nagle's algorithm would otherwise hold for the client's ACK.
+  const server: NetServer = createNetServer({ noDelay: true }, (socket) => {
     track(sockets, socket);
     socket.on('error', () => socket.destroy());
     routeByPreface(socket, h2, httpServer);
@@ -56,6 +58,7 @@ export function listenSharedTls(host: string, port: number, tls: SharedTlsSettin
   const httpServer = createHttpServer(http);
   const sockets = new Set<Socket>();
   const server = createTlsServer({
+    noDelay: true, // as on the plain listener
     cert: tls.cert,
     key: tls.key,
     ...(tls.ca === undefined ? {} : { ca: tls.ca }),
