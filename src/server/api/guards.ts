@@ -16,8 +16,10 @@ import type { TrackedCall } from './unary.js';
 import type { CallIdentity } from '../auth/caller.js';
 import { guardAuth, recipeCallback } from '../auth/call-guard.js';
 
+/** A handler as grpc-js calls it (a callback for unary calls only). */
+type Handler = (call: GuardedCall, callback?: (error: unknown) => void) => void;
 /** A handler as the guard calls it: grpc-js's arguments, then the caller the auth guard resolved. */
-type Handler = (call: GuardedCall, callback: ((error: unknown) => void) | undefined, caller: CallIdentity | undefined) => void;
+type GuardedHandler = (call: GuardedCall, callback: ((error: unknown) => void) | undefined, caller: CallIdentity | undefined) => void;
 
 interface GuardedCall {
   readonly metadata: Metadata;
@@ -46,7 +48,7 @@ export function guarded(port: ServerPort, binding: ServiceBinding, monitor: Lead
   const definition: ServiceDefinition = binding.definition;
   const implementation: UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(definition)) {
-    const handler = binding.implementation[name] as unknown as Handler | undefined;
+    const handler = binding.implementation[name] as unknown as GuardedHandler | undefined;
     if (handler === undefined) continue;
     const streaming = method.requestStream || method.responseStream;
     const wrapped: Handler = (call, callback) => {
