@@ -4,6 +4,15 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// AsyncLocalStorage and async hooks turn on V8's promise hooks for the whole process (Node
+// 20), which every promise of the member then pays for; callers' identities travel as
+// arguments instead (src/server/auth/caller.ts). Shared by both blocks below: a later
+// block's no-restricted-imports replaces an earlier one's, it does not add to it.
+const asyncContextBans = {
+  paths: [{ name: 'node:v8', importNames: ['promiseHooks'], message: 'Promise hooks slow every promise in the process.' }, { name: 'v8', importNames: ['promiseHooks'], message: 'Promise hooks slow every promise in the process.' }],
+  patterns: [{ group: ['node:async_hooks', 'async_hooks'], message: 'AsyncLocalStorage/async hooks turn on promise hooks process-wide; pass the context as an argument.' }],
+};
+
 const nondeterministicGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'performance']
   .map((name) => ({ name, message: 'The pure core gets time from ticks or an injected Clock.' }));
 
@@ -20,6 +29,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', asyncContextBans] },
+  },
+  {
     files: ['src/raft/**/*.ts', 'src/mvcc/**/*.ts', 'src/server/lessor/**/*.ts'],
     rules: {
       'no-restricted-globals': ['error', ...nondeterministicGlobals],
@@ -32,7 +45,8 @@ export default tseslint.config(
       'no-restricted-syntax': ['error',
         { selector: "NewExpression[callee.name='Date']", message: 'Use ticks or the injected Clock.' },
       ],
-      'no-restricted-imports': ['error', { patterns: [
+      'no-restricted-imports': ['error', { paths: asyncContextBans.paths, patterns: [
+        ...asyncContextBans.patterns,
         { group: ['node:fs', 'node:fs/*', 'fs', 'fs/*', 'node:net', 'net', 'node:dgram', 'node:http', 'node:http2', 'node:child_process', 'node:timers', 'node:timers/*'], message: 'The pure core does no I/O and sets no timers.' },
       ] }],
     },

@@ -28,6 +28,7 @@ import { BackendQuota } from './quota.js';
 import { DataDirLock } from './data-dir-lock.js';
 import type { MetricsSink, MetricsSource } from './metrics/sink.js';
 import { noMetrics } from './metrics/sink.js';
+import type { CallIdentity } from './auth/caller.js';
 import type { AuthGate } from './auth/gate.js';
 import { AlarmRequest_AlarmAction, AlarmType } from '../gen/etcdserverpb/rpc_pb.js';
 
@@ -254,8 +255,6 @@ export class Member implements ServerPort {
       appliedIndex: () => this.state.appliedIndex,
       kick,
       proposalFailed: () => this.metrics.proposalFailed(),
-      // Who proposes (username, auth revision): the applier checks writes again at apply time.
-      proposer: () => this.auth.proposer(),
     });
     this.readIndex = new ReadIndexBatcher({
       requestReadIndex: (context) => {
@@ -359,9 +358,10 @@ export class Member implements ServerPort {
     return { leader: this.rawNode.raft.lead, isLearner: this.rawNode.raft.isLearner };
   }
 
-  async propose(request: ProposalRequest, signal?: AbortSignal): Promise<unknown> {
+  /** Proposes `request` for `caller` (no caller: the member's own proposal, ServerPort.propose). */
+  async propose(request: ProposalRequest, signal?: AbortSignal, caller?: CallIdentity): Promise<unknown> {
     if (!this.quota.allows(request)) await this.refuseOverQuota(signal);
-    return this.proposer.propose(request, signal);
+    return this.proposer.propose(request, signal, caller);
   }
 
   /** etcd's quota answer: raise the NOSPACE alarm (once; it is replicated) and refuse the request. */
@@ -410,8 +410,8 @@ export class Member implements ServerPort {
     return this.membership.remove(id, signal);
   }
 
-  updateMember(id: bigint, peerUrls: readonly string[], signal?: AbortSignal): Promise<void> {
-    return this.membership.update(id, peerUrls, signal);
+  updateMember(id: bigint, peerUrls: readonly string[], signal?: AbortSignal, caller?: CallIdentity): Promise<void> {
+    return this.membership.update(id, peerUrls, signal, caller);
   }
 
   /** Promotion is checked against the leader's view of the learner's log: a follower forwards it. */

@@ -2,6 +2,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import type { ConfChangeSingle } from '../raft/index.js';
 import { RaftRequestSchema } from '../gen/conclave/internal_pb.js';
 import type { MemberInfo, ProposalRequest } from './api/ports.js';
+import type { CallIdentity } from './auth/caller.js';
 import { memberToPb } from './cluster-state.js';
 import type { ClusterState } from './cluster-state.js';
 import { serverError } from './errors.js';
@@ -23,7 +24,7 @@ export interface MembershipTarget {
   raftLastIndex(): number;
   nextRequestId(): bigint;
   proposeConfChange(requestId: bigint, change: ConfChange, signal?: AbortSignal): Promise<unknown>;
-  propose(request: ProposalRequest, signal?: AbortSignal): Promise<unknown>;
+  propose(request: ProposalRequest, signal?: AbortSignal, caller?: CallIdentity): Promise<unknown>;
 }
 
 /**
@@ -61,7 +62,8 @@ export class MembershipChanges {
     await this.propose([{ type: 'removeVoter', nodeId: id }], member, signal);
   }
 
-  async update(id: bigint, peerUrls: readonly string[], signal?: AbortSignal): Promise<void> {
+  /** Proposed as a normal request stamped with `caller` (the MemberUpdate call's). */
+  async update(id: bigint, peerUrls: readonly string[], signal?: AbortSignal, caller?: CallIdentity): Promise<void> {
     const { cluster } = this.target;
     const member = cluster.members.get(id);
     if (member === undefined) throw serverError('memberNotFound');
@@ -72,7 +74,7 @@ export class MembershipChanges {
     // An update changes no voter: a change with no single changes would mean "leave joint",
     // so it goes through the log as a normal request instead.
     const updated: MemberInfo = { ...member, peerUrls: normalized };
-    await this.target.propose({ case: 'memberUpdate', value: memberToPb(updated) }, signal);
+    await this.target.propose({ case: 'memberUpdate', value: memberToPb(updated) }, signal, caller);
   }
 
   async promote(id: bigint, signal?: AbortSignal): Promise<void> {

@@ -2,6 +2,7 @@ import type { Clock } from '../base/clock.js';
 import type { ConfChange, RawNode } from '../raft/index.js';
 import { ProposalDroppedError } from '../raft/index.js';
 import type { ProposalRequest } from './api/ports.js';
+import { proposerStamp, type CallIdentity } from './auth/caller.js';
 import type { AppliedOutcome } from './applier.js';
 import { encodeRaftRequest } from './applier.js';
 import { serverError } from './errors.js';
@@ -27,8 +28,6 @@ export interface ProposerTarget {
   kick(): void;
   /** A proposal ended in an error (etcd_server_proposals_failed_total). */
   proposalFailed(): void;
-  /** Who proposes the current request (the caller's username and auth revision). */
-  proposer(): { username: string; authRevision: bigint; internal: boolean };
 }
 
 /**
@@ -43,14 +42,18 @@ export class Proposer {
 
   constructor(private readonly target: ProposerTarget) {}
 
-  async propose(request: ProposalRequest, signal?: AbortSignal): Promise<unknown> {
+  /**
+   * Proposes `request` stamped with `caller`'s user and auth revision, which the applier
+   * re-checks writes with; no caller: the member's own proposal (internal, not re-checked).
+   */
+  async propose(request: ProposalRequest, signal?: AbortSignal, caller?: CallIdentity): Promise<unknown> {
     const { ids, rawNode } = this.target;
     const id = ids.next();
     // Lease ids are chosen by the proposing member so every member grants the same id.
     if (request.case === 'leaseGrant' && request.value.ID === 0n) {
       request = { case: 'leaseGrant', value: { ...request.value, ID: ids.nextLeaseId() } };
     }
-    return this.proposeData(id, encodeRaftRequest(id, request, this.target.proposer()), (data) => rawNode.propose(data), signal);
+    return this.proposeData(id, encodeRaftRequest(id, request, proposerStamp(caller)), (data) => rawNode.propose(data), signal);
   }
 
   /** Proposes a membership change whose context carries `requestId`; resolves with the member list. */

@@ -42,8 +42,8 @@ export function authService(port: ServerPort, options: AuthServiceOptions): Serv
     if (port.auth === undefined) throw authError('authNotEnabled');
     return port.auth;
   };
-  const proposeChange = async (change: Change, { signal }: CallContext): Promise<AuthApplyResult> =>
-    (await propose(port, { case: 'auth', value: { change } as never }, { maxRequestBytes: options.maxRequestBytes, signal })) as AuthApplyResult;
+  const proposeChange = async (change: Change, { signal, caller }: CallContext): Promise<AuthApplyResult> =>
+    (await propose(port, { case: 'auth', value: { change } as never }, { maxRequestBytes: options.maxRequestBytes, signal, caller })) as AuthApplyResult;
   /** An RPC whose whole effect is the applied change; `shape` builds the response fields from the result. */
   const change = <I, S extends DescMessage>(schema: S, toChange: (req: I) => Change | Promise<Change>, shape: (result: AuthApplyResult) => Partial<MessageShape<S>> = () => ({})) =>
     unary<I, MessageShape<S>>(async (req, context) => {

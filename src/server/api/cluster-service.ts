@@ -57,9 +57,9 @@ export function clusterService(port: ServerPort): ServiceBinding {
       await port.removeMember(req.ID, signal);
       return create(MemberRemoveResponseSchema, { header: clusterHeader(port), members: memberList(port) });
     }),
-    memberUpdate: unary<pb.MemberUpdateRequest, pb.MemberUpdateResponse>(async (req, { signal }) => {
+    memberUpdate: unary<pb.MemberUpdateRequest, pb.MemberUpdateResponse>(async (req, { signal, caller }) => {
       checkUrls(req.peerURLs);
-      await port.updateMember(req.ID, req.peerURLs, signal);
+      await port.updateMember(req.ID, req.peerURLs, signal, caller);
       return create(MemberUpdateResponseSchema, { header: clusterHeader(port), members: memberList(port) });
     }),
     memberList: unary<pb.MemberListRequest, pb.MemberListResponse>(async (req, { signal }) => {

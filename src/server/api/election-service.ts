@@ -17,7 +17,7 @@ import { keyValueToPb } from './convert.js';
 import { responseHeader } from './header.js';
 import type { ApiLimits } from './kv-service.js';
 import type { ServerPort } from './ports.js';
-import { prefixEnd, Recipes, recipeKey, withSlash } from './recipe.js';
+import { detached, prefixEnd, Recipes, recipeKey, withSlash } from './recipe.js';
 import { bindService, type ServiceBinding } from './service-definition.js';
 import { serverStream, type StreamTracker, unary } from './unary.js';
 
@@ -85,14 +85,15 @@ export function electionService(port: ServerPort, limits: ApiLimits, tracker: St
   }, tracker);
 
   return bindService(Election, {
-    campaign: unary<epb.CampaignRequest, epb.CampaignResponse>(async (req, { signal }) => {
-      const lease = await recipes.sessionLease(req.lease, signal);
+    campaign: unary<epb.CampaignRequest, epb.CampaignResponse>(async (req, call) => {
+      const { signal } = call;
+      const lease = await recipes.sessionLease(req.lease, call);
       const key = recipeKey(req.name, lease);
-      const { txn, createRevision, existing } = await recipes.createOrGet(key, req.value, lease, signal);
+      const { txn, createRevision, existing } = await recipes.createOrGet(key, req.value, lease, call);
       if (existing !== undefined && !sameBytes(existing.value, req.value)) {
-        const proclaimed = await recipes.putIfOwner(key, createRevision, req.value, lease, signal);
+        const proclaimed = await recipes.putIfOwner(key, createRevision, req.value, lease, call);
         if (!proclaimed.succeeded) {
-          await recipes.deleteIfOwner(key, createRevision, new AbortController().signal).catch(() => undefined);
+          await recipes.deleteIfOwner(key, createRevision, detached(call)).catch(() => undefined);
           throw notLeader();
         }
       }
@@ -100,7 +101,7 @@ export function electionService(port: ServerPort, limits: ApiLimits, tracker: St
         await recipes.waitDeletes(withSlash(req.name), createRevision - 1, signal);
       } catch (error) {
         // A campaign given up while waiting resigns (etcd does so when its context ends).
-        if (signal.aborted) await recipes.deleteIfOwner(key, createRevision, new AbortController().signal).catch(() => undefined);
+        if (signal.aborted) await recipes.deleteIfOwner(key, createRevision, detached(call)).catch(() => undefined);
         throw error;
       }
       return create(CampaignResponseSchema, {
@@ -109,10 +110,10 @@ export function electionService(port: ServerPort, limits: ApiLimits, tracker: St
       });
     }),
 
-    proclaim: unary<epb.ProclaimRequest, epb.ProclaimResponse>(async (req, { signal }) => {
+    proclaim: unary<epb.ProclaimRequest, epb.ProclaimResponse>(async (req, call) => {
       const leader = req.leader;
       if (leader === undefined) throw missingLeader();
-      const txn = await recipes.putIfOwner(leader.key, Number(leader.rev), req.value, leader.lease, signal);
+      const txn = await recipes.putIfOwner(leader.key, Number(leader.rev), req.value, leader.lease, call);
       if (!txn.succeeded) throw notLeader();
       return create(ProclaimResponseSchema, { header: responseHeader(port, txn.revision) });
     }),
@@ -125,10 +126,10 @@ export function electionService(port: ServerPort, limits: ApiLimits, tracker: St
 
     observe,
 
-    resign: unary<epb.ResignRequest, epb.ResignResponse>(async (req, { signal }) => {
+    resign: unary<epb.ResignRequest, epb.ResignResponse>(async (req, call) => {
       const leader = req.leader;
       if (leader === undefined) throw missingLeader();
-      const txn = await recipes.deleteIfOwner(leader.key, Number(leader.rev), signal);
+      const txn = await recipes.deleteIfOwner(leader.key, Number(leader.rev), call);
       return create(ResignResponseSchema, { header: responseHeader(port, txn.revision) });
     }),
   });

@@ -3,8 +3,8 @@
  * a call with the `hasleader: true` metadata fails with "etcdserver: no leader" while the
  * member knows no leader; on a learner, only Status and serializable Range are served (etcd
  * 3.4: every other unary call and every stream fails with "rpc not supported for learner").
- * Require-leader streams are then watched by the LeaderMonitor. The health service is never
- * guarded.
+ * Require-leader streams are then watched by the LeaderMonitor. The auth guard's resolved
+ * caller is handed to the handler as a third argument. The health service is never guarded.
  */
 import type { Metadata, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { serverError } from '../errors.js';
@@ -13,9 +13,13 @@ import type { ServerPort } from './ports.js';
 import type { LeaderMonitor } from './leader-monitor.js';
 import type { ServiceBinding } from './service-definition.js';
 import type { TrackedCall } from './unary.js';
+import type { CallIdentity } from '../auth/caller.js';
 import { guardAuth, recipeCallback } from '../auth/call-guard.js';
 
+/** A handler as grpc-js calls it (a callback for unary calls only). */
 type Handler = (call: GuardedCall, callback?: (error: unknown) => void) => void;
+/** A handler as the guard calls it: grpc-js's arguments, then the caller the auth guard resolved. */
+type GuardedHandler = (call: GuardedCall, callback: ((error: unknown) => void) | undefined, caller: CallIdentity | undefined) => void;
 
 interface GuardedCall {
   readonly metadata: Metadata;
@@ -44,7 +48,7 @@ export function guarded(port: ServerPort, binding: ServiceBinding, monitor: Lead
   const definition: ServiceDefinition = binding.definition;
   const implementation: UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(definition)) {
-    const handler = binding.implementation[name] as unknown as Handler | undefined;
+    const handler = binding.implementation[name] as unknown as GuardedHandler | undefined;
     if (handler === undefined) continue;
     const streaming = method.requestStream || method.responseStream;
     const wrapped: Handler = (call, callback) => {
@@ -55,11 +59,11 @@ export function guarded(port: ServerPort, binding: ServiceBinding, monitor: Lead
         else call.emit('error', toServiceError(e));
       };
       if (error === undefined) {
-        const proceed = (): void => {
+        const proceed = (caller: CallIdentity | undefined): void => {
           if (streaming && call.metadata.get('hasleader')[0] === 'true') monitor.add(call as unknown as TrackedCall);
-          handler(call, port.auth === undefined ? callback : recipeCallback(method.path, callback));
+          handler(call, port.auth === undefined ? callback : recipeCallback(method.path, callback), caller);
         };
-        if (port.auth === undefined) proceed();
+        if (port.auth === undefined) proceed(undefined);
         else guardAuth(port.auth, method.path, call, method.requestStream ? undefined : call.request, port.store.maxTxnOps, proceed, refuse);
         return;
       }

@@ -35,25 +35,25 @@ export function kvService(port: ServerPort, limits: ApiLimits): ServiceBinding {
       return out;
     }),
 
-    put: unary<pb.PutRequest, pb.PutResponse>(async (req, { signal }) => {
+    put: unary<pb.PutRequest, pb.PutResponse>(async (req, { signal, caller }) => {
       validateRequest({ put: putRequestFromPb(req) }, maxTxnOps);
-      const op = await proposeKv(port, { case: 'put', value: req }, { ...limits, signal });
+      const op = await proposeKv(port, { case: 'put', value: req }, { ...limits, signal, caller });
       if (!('put' in op)) throw new Error('put proposal answered with another response');
       const out = putResponseToPb(op.put);
       out.header = responseHeader(port, op.put.revision);
       return out;
     }),
 
-    deleteRange: unary<pb.DeleteRangeRequest, pb.DeleteRangeResponse>(async (req, { signal }) => {
+    deleteRange: unary<pb.DeleteRangeRequest, pb.DeleteRangeResponse>(async (req, { signal, caller }) => {
       validateRequest({ deleteRange: deleteRangeRequestFromPb(req) }, maxTxnOps);
-      const op = await proposeKv(port, { case: 'deleteRange', value: req }, { ...limits, signal });
+      const op = await proposeKv(port, { case: 'deleteRange', value: req }, { ...limits, signal, caller });
       if (!('deleteRange' in op)) throw new Error('deleteRange proposal answered with another response');
       const out = deleteRangeResponseToPb(op.deleteRange);
       out.header = responseHeader(port, op.deleteRange.revision);
       return out;
     }),
 
-    txn: unary<pb.TxnRequest, pb.TxnResponse>(async (req, { signal }) => {
+    txn: unary<pb.TxnRequest, pb.TxnResponse>(async (req, { signal, caller }) => {
       const txn = txnRequestFromPb(req);
       validateRequest({ txn }, maxTxnOps);
       let result;
@@ -61,7 +61,7 @@ export function kvService(port: ServerPort, limits: ApiLimits): ServiceBinding {
         if (!isSerializableTxn(req)) await port.linearizableReadBarrier(signal);
         result = runReadOnlyTxn(port.store, txn);
       } else {
-        const op = await proposeKv(port, { case: 'txn', value: req }, { ...limits, signal });
+        const op = await proposeKv(port, { case: 'txn', value: req }, { ...limits, signal, caller });
         if (!('txn' in op)) throw new Error('txn proposal answered with another response');
         result = op.txn;
       }
@@ -70,8 +70,8 @@ export function kvService(port: ServerPort, limits: ApiLimits): ServiceBinding {
       return out;
     }),
 
-    compact: unary<pb.CompactionRequest, pb.CompactionResponse>(async (req, { signal }) => {
-      await propose(port, { case: 'compaction', value: req }, { ...limits, signal });
+    compact: unary<pb.CompactionRequest, pb.CompactionResponse>(async (req, { signal, caller }) => {
+      await propose(port, { case: 'compaction', value: req }, { ...limits, signal, caller });
       return create(CompactionResponseSchema, { header: responseHeader(port) });
     }),
   });

@@ -55,23 +55,23 @@ export function leaseService(port: ServerPort, limits: ApiLimits, tracker: Strea
   };
 
   return bindService(Lease, {
-    leaseGrant: unary<pb.LeaseGrantRequest, pb.LeaseGrantResponse>(async (req, { signal }) => {
-      const granted = (await propose(port, { case: 'leaseGrant', value: req }, { ...limits, signal })) as { id: bigint; ttlSeconds: number };
+    leaseGrant: unary<pb.LeaseGrantRequest, pb.LeaseGrantResponse>(async (req, { signal, caller }) => {
+      const granted = (await propose(port, { case: 'leaseGrant', value: req }, { ...limits, signal, caller })) as { id: bigint; ttlSeconds: number };
       return create(LeaseGrantResponseSchema, { header: responseHeader(port), ID: granted.id, TTL: BigInt(granted.ttlSeconds) });
     }),
 
-    leaseRevoke: unary<pb.LeaseRevokeRequest, pb.LeaseRevokeResponse>(async (req, { signal }) => {
-      await propose(port, { case: 'leaseRevoke', value: req }, { ...limits, signal });
+    leaseRevoke: unary<pb.LeaseRevokeRequest, pb.LeaseRevokeResponse>(async (req, { signal, caller }) => {
+      await propose(port, { case: 'leaseRevoke', value: req }, { ...limits, signal, caller });
       return create(LeaseRevokeResponseSchema, { header: responseHeader(port) });
     }),
 
     leaseKeepAlive,
 
-    leaseTimeToLive: unary<pb.LeaseTimeToLiveRequest, pb.LeaseTimeToLiveResponse>(async (req, { signal }) => {
+    leaseTimeToLive: unary<pb.LeaseTimeToLiveRequest, pb.LeaseTimeToLiveResponse>(async (req, { signal, caller }) => {
       const header = responseHeader(port);
       try {
         const ttl = await port.leaseTimeToLive(req.ID, req.keys, signal);
-        if (port.auth !== undefined) authorizeLeaseKeys(port.auth, ttl.keys);
+        if (port.auth !== undefined) authorizeLeaseKeys(port.auth, caller, ttl.keys);
         return create(LeaseTimeToLiveResponseSchema, {
           header,
           ID: req.ID,

@@ -10,17 +10,18 @@ import type * as lockpb from '../../gen/v3lockpb/v3lock_pb.js';
 import { responseHeader } from './header.js';
 import type { ApiLimits } from './kv-service.js';
 import type { ServerPort } from './ports.js';
-import { Recipes, recipeKey, withSlash } from './recipe.js';
+import { detached, Recipes, recipeKey, withSlash } from './recipe.js';
 import { bindService, type ServiceBinding } from './service-definition.js';
 import { unary } from './unary.js';
 
 export function lockService(port: ServerPort, limits: ApiLimits): ServiceBinding {
   const recipes = new Recipes(port, limits);
   return bindService(Lock, {
-    lock: unary<lockpb.LockRequest, lockpb.LockResponse>(async (req, { signal }) => {
-      const lease = await recipes.sessionLease(req.lease, signal);
+    lock: unary<lockpb.LockRequest, lockpb.LockResponse>(async (req, call) => {
+      const { signal } = call;
+      const lease = await recipes.sessionLease(req.lease, call);
       const key = recipeKey(req.name, lease);
-      const { txn, createRevision } = await recipes.createOrGet(key, new Uint8Array(0), lease, signal);
+      const { txn, createRevision } = await recipes.createOrGet(key, new Uint8Array(0), lease, call);
       let headerRevision = txn.revision;
       try {
         const waited = await recipes.waitDeletes(withSlash(req.name), createRevision - 1, signal);
@@ -28,14 +29,14 @@ export function lockService(port: ServerPort, limits: ApiLimits): ServiceBinding
         if (waited.waited) headerRevision = waited.revision;
       } catch (error) {
         // Give the place up (with a signal of its own: the call's may be what aborted).
-        await recipes.delete(key, new AbortController().signal).catch(() => undefined);
+        await recipes.delete(key, detached(call)).catch(() => undefined);
         throw error;
       }
       return create(LockResponseSchema, { header: responseHeader(port, headerRevision), key });
     }),
 
-    unlock: unary<lockpb.UnlockRequest, lockpb.UnlockResponse>(async (req, { signal }) => {
-      const revision = await recipes.delete(req.key, signal);
+    unlock: unary<lockpb.UnlockRequest, lockpb.UnlockResponse>(async (req, call) => {
+      const revision = await recipes.delete(req.key, call);
       return create(UnlockResponseSchema, { header: responseHeader(port, revision) });
     }),
   });

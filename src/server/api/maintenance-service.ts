@@ -101,8 +101,8 @@ export function statusErrors(own: readonly string[], leader: bigint, alarms: rea
 
 export function maintenanceService(port: ServerPort, options: MaintenanceOptions): ServiceBinding {
   return bindService(Maintenance, {
-    alarm: unary<pb.AlarmRequest, pb.AlarmResponse>(async (req, { signal }) => {
-      const alarms = await propose(port, { case: 'alarm', value: req }, { ...options, signal });
+    alarm: unary<pb.AlarmRequest, pb.AlarmResponse>(async (req, { signal, caller }) => {
+      const alarms = await propose(port, { case: 'alarm', value: req }, { ...options, signal, caller });
       return create(AlarmResponseSchema, { header: responseHeader(port), alarms: alarmsToPb(alarms) });
     }),
 

@@ -6,6 +6,7 @@
 import type { MvccStore, WatchableStore } from '../../mvcc/index.js';
 import type { Lessor, TimeToLive } from '../lessor/index.js';
 import type { RaftRequest } from '../../gen/conclave/internal_pb.js';
+import type { CallIdentity } from '../auth/caller.js';
 import type { AuthGate } from '../auth/gate.js';
 
 /** The request part of a RaftRequest (everything but the id the member assigns). */
@@ -58,9 +59,10 @@ export interface ServerPort {
    * alarms the alarm list (AlarmInfo[], as etcd's applier answers each action). Rejects with an
    * EtcdRequestError (etcd's exact code and message) when the request fails, and with the
    * server errors of src/server/errors.ts when it cannot be committed (no leader, timeout,
-   * stopped, too many requests).
+   * stopped, too many requests). The entry is stamped with `caller`'s user and auth revision
+   * (the applier re-checks writes with them); no caller means the member's own proposal.
    */
-  propose(request: ProposalRequest, signal?: AbortSignal): Promise<unknown>;
+  propose(request: ProposalRequest, signal?: AbortSignal, caller?: CallIdentity): Promise<unknown>;
 
   /** Resolves once this member has applied everything committed when it was called (ReadIndex). */
   linearizableReadBarrier(signal?: AbortSignal): Promise<void>;
@@ -79,7 +81,7 @@ export interface ServerPort {
   members(): readonly MemberInfo[];
   addMember(peerUrls: readonly string[], isLearner: boolean, signal?: AbortSignal): Promise<MemberInfo>;
   removeMember(id: bigint, signal?: AbortSignal): Promise<void>;
-  updateMember(id: bigint, peerUrls: readonly string[], signal?: AbortSignal): Promise<void>;
+  updateMember(id: bigint, peerUrls: readonly string[], signal?: AbortSignal, caller?: CallIdentity): Promise<void>;
   promoteMember(id: bigint, signal?: AbortSignal): Promise<void>;
 
   alarms(): readonly AlarmInfo[];

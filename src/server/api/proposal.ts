@@ -4,6 +4,7 @@
  * ApplyResult; an error result is etcd's request error and is thrown as such.
  */
 import type { EtcdRequestError } from '../../mvcc/errors.js';
+import type { CallIdentity } from '../auth/caller.js';
 import type { ResponseOp } from '../../mvcc/types.js';
 import { checkProposalSize } from './limits.js';
 import type { ProposalRequest, ServerPort } from './ports.js';
@@ -11,6 +12,8 @@ import type { ProposalRequest, ServerPort } from './ports.js';
 export interface ProposeOptions {
   readonly maxRequestBytes: number;
   readonly signal?: AbortSignal;
+  /** Who the proposal is made for (the call's CallContext.caller); undefined: the member itself. */
+  readonly caller?: CallIdentity | undefined;
 }
 
 type ApplyOutcome =
@@ -25,7 +28,7 @@ function isApplyOutcome(value: unknown): value is ApplyOutcome {
 /** Proposes `request` and returns what applying it produced (an ApplyResult is unwrapped). */
 export async function propose(port: ServerPort, request: ProposalRequest, options: ProposeOptions): Promise<unknown> {
   checkProposalSize(request, options.maxRequestBytes);
-  const result = await port.propose(request, options.signal);
+  const result = await port.propose(request, options.signal, options.caller);
   if (!isApplyOutcome(result)) return result;
   if (result.kind === 'ok') return result.response;
   if (result.kind === 'error') throw result.error;

@@ -2,7 +2,8 @@
  * The server side of etcd's concurrency recipes (what etcd's v3lock and v3election servers
  * run through its client): keys `<name>/<lease id in hex>` attached to the caller's lease,
  * ordered by create revision; a waiter watches only its immediate predecessor for a delete,
- * so there is no herd. Reads are linearizable (read barrier first); writes are proposed.
+ * so there is no herd. Reads are linearizable (read barrier first); writes are proposed for
+ * the recipe call's caller (RecipeCall), so the applier checks them against that user.
  */
 import { create } from '@bufbuild/protobuf';
 import { toHex } from '../../base/int64.js';
@@ -12,6 +13,7 @@ import {
 } from '../../gen/etcdserverpb/rpc_pb.js';
 import type * as pb from '../../gen/etcdserverpb/rpc_pb.js';
 import type { KeyValue, RangeResponse, TxnResponse } from '../../mvcc/types.js';
+import type { CallIdentity } from '../auth/caller.js';
 import type { ApiLimits } from './kv-service.js';
 import type { ServerPort } from './ports.js';
 import { propose, proposeKv } from './proposal.js';
@@ -37,6 +39,17 @@ export function withSlash(name: Uint8Array): Uint8Array {
   return Buffer.concat([name, Buffer.from('/', 'latin1')]);
 }
 
+/** What a recipe write needs from its call (a CallContext is one): its signal and its caller. */
+export interface RecipeCall {
+  readonly signal: AbortSignal;
+  readonly caller: CallIdentity | undefined;
+}
+
+/** `call`'s caller with a signal of its own: clean-up after the call's own signal aborted. */
+export function detached(call: RecipeCall): RecipeCall {
+  return { signal: new AbortController().signal, caller: call.caller };
+}
+
 /** etcd's default session TTL: what a Lock or Campaign without a lease gets. */
 export const DEFAULT_SESSION_TTL_SECONDS = 60;
 
@@ -47,9 +60,10 @@ export class Recipes {
    * The lease a recipe key is attached to: the caller's, or for lease 0 a new lease of the
    * default session TTL (etcd's server opens a session, which grants one, and orphans it).
    */
-  async sessionLease(lease: bigint, signal: AbortSignal): Promise<bigint> {
+  async sessionLease(lease: bigint, call: RecipeCall): Promise<bigint> {
     if (lease !== 0n) return lease;
-    const granted = (await propose(this.port, { case: 'leaseGrant', value: create(LeaseGrantRequestSchema, { TTL: BigInt(DEFAULT_SESSION_TTL_SECONDS) }) }, { ...this.limits, signal })) as { id: bigint };
+    const request = { case: 'leaseGrant', value: create(LeaseGrantRequestSchema, { TTL: BigInt(DEFAULT_SESSION_TTL_SECONDS) }) } as const;
+    const granted = (await propose(this.port, request, { ...this.limits, signal: call.signal, caller: call.caller })) as { id: bigint };
     return granted.id;
   }
 
@@ -58,15 +72,15 @@ export class Recipes {
     return this.port.store.range(range);
   }
 
-  async txn(req: pb.TxnRequest, signal: AbortSignal): Promise<TxnResponse> {
-    const op = await proposeKv(this.port, { case: 'txn', value: req }, { ...this.limits, signal });
+  async txn(req: pb.TxnRequest, call: RecipeCall): Promise<TxnResponse> {
+    const op = await proposeKv(this.port, { case: 'txn', value: req }, { ...this.limits, signal: call.signal, caller: call.caller });
     if (!('txn' in op)) throw new Error('txn proposal answered with another response');
     return op.txn;
   }
 
   /** Deletes `key`; returns the delete's header revision. */
-  async delete(key: Uint8Array, signal: AbortSignal): Promise<number> {
-    const op = await proposeKv(this.port, { case: 'deleteRange', value: create(DeleteRangeRequestSchema, { key }) }, { ...this.limits, signal });
+  async delete(key: Uint8Array, call: RecipeCall): Promise<number> {
+    const op = await proposeKv(this.port, { case: 'deleteRange', value: create(DeleteRangeRequestSchema, { key }) }, { ...this.limits, signal: call.signal, caller: call.caller });
     if (!('deleteRange' in op)) throw new Error('deleteRange proposal answered with another response');
     return op.deleteRange.revision;
   }
@@ -75,12 +89,12 @@ export class Recipes {
    * If `key` does not exist, put it (with `value` and `lease`); else read it. Returns the
    * txn and the key's create revision (the txn revision when it was created now).
    */
-  async createOrGet(key: Uint8Array, value: Uint8Array, lease: bigint, signal: AbortSignal): Promise<{ txn: TxnResponse; createRevision: number; existing?: KeyValue }> {
+  async createOrGet(key: Uint8Array, value: Uint8Array, lease: bigint, call: RecipeCall): Promise<{ txn: TxnResponse; createRevision: number; existing?: KeyValue }> {
     const txn = await this.txn(create(TxnRequestSchema, {
       compare: [createRevisionIs(key, 0n)],
       success: [putOp(key, value, lease)],
       failure: [create(RequestOpSchema, { request: { case: 'requestRange', value: create(RangeRequestSchema, { key }) } })],
-    }), signal);
+    }), call);
     if (txn.succeeded) return { txn, createRevision: txn.revision };
     const response = txn.responses[0];
     const existing = response !== undefined && 'range' in response ? response.range.kvs[0] : undefined;
@@ -90,16 +104,16 @@ export class Recipes {
   }
 
   /** Puts `value` on `key` only if its create revision is still `createRevision`; returns the txn. */
-  putIfOwner(key: Uint8Array, createRevision: number, value: Uint8Array, lease: bigint, signal: AbortSignal): Promise<TxnResponse> {
-    return this.txn(create(TxnRequestSchema, { compare: [createRevisionIs(key, BigInt(createRevision))], success: [putOp(key, value, lease)] }), signal);
+  putIfOwner(key: Uint8Array, createRevision: number, value: Uint8Array, lease: bigint, call: RecipeCall): Promise<TxnResponse> {
+    return this.txn(create(TxnRequestSchema, { compare: [createRevisionIs(key, BigInt(createRevision))], success: [putOp(key, value, lease)] }), call);
   }
 
   /** Deletes `key` only if its create revision is still `createRevision`; returns the txn. */
-  deleteIfOwner(key: Uint8Array, createRevision: number, signal: AbortSignal): Promise<TxnResponse> {
+  deleteIfOwner(key: Uint8Array, createRevision: number, call: RecipeCall): Promise<TxnResponse> {
     return this.txn(create(TxnRequestSchema, {
       compare: [createRevisionIs(key, BigInt(createRevision))],
       success: [create(RequestOpSchema, { request: { case: 'requestDeleteRange', value: create(DeleteRangeRequestSchema, { key }) } })],
-    }), signal);
+    }), call);
   }
 
   /** The oldest key under `prefix` (by create revision), or none, with the read's header revision. */

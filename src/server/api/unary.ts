@@ -4,6 +4,7 @@
  * barrier, proposals, lock waits) end with the call. Errors map through toServiceError.
  */
 import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import type { CallIdentity } from '../auth/caller.js';
 import { toServiceError } from './grpc-status.js';
 
 /** What writeMessage needs from a grpc-js server stream. */
@@ -52,7 +53,19 @@ export interface CallContext {
    */
   readonly signal: AbortSignal;
   readonly metadata: Metadata;
+  /**
+   * Who is calling, as the auth guard (guards.ts) resolved it; pass it to every proposal
+   * and permission check made for this call. Undefined only without an auth gate (in-memory
+   * test ports), where proposals are then the member's own.
+   */
+  readonly caller: CallIdentity | undefined;
 }
+
+/**
+ * The callback slot of a handler as the guard calls it: grpc-js passes one to unary handlers
+ * only; the guard then adds the caller as a third argument.
+ */
+export type GuardCallback = ((error: unknown, value?: unknown) => void) | undefined;
 
 export type UnaryHandler<I, O> = (request: I, context: CallContext) => Promise<O>;
 
@@ -77,7 +90,7 @@ export function callSignal(call: CancellableCall, isDone: () => boolean = () => 
 }
 
 /** The context of one unary call, its AbortController made only if the handler asks for the signal. */
-function lazyCallContext(call: CancellableCall & { readonly metadata: Metadata }, isDone: () => boolean): CallContext {
+function lazyCallContext(call: CancellableCall & { readonly metadata: Metadata }, caller: CallIdentity | undefined, isDone: () => boolean): CallContext {
   let controller: AbortController | undefined;
   let cancelled = false;
   call.once('cancelled', () => {
@@ -87,6 +100,7 @@ function lazyCallContext(call: CancellableCall & { readonly metadata: Metadata }
   });
   return {
     metadata: call.metadata,
+    caller,
     get signal(): AbortSignal {
       if (controller === undefined) {
         controller = new AbortController();
@@ -97,10 +111,10 @@ function lazyCallContext(call: CancellableCall & { readonly metadata: Metadata }
   };
 }
 
-export function unary<I, O>(handler: UnaryHandler<I, O>): (call: ServerUnaryCall<I, O>, callback: sendUnaryData<O>) => void {
-  return (call, callback) => {
+export function unary<I, O>(handler: UnaryHandler<I, O>): (call: ServerUnaryCall<I, O>, callback: sendUnaryData<O>, caller?: CallIdentity) => void {
+  return (call, callback, caller) => {
     let done = false;
-    const context = lazyCallContext(call, () => done);
+    const context = lazyCallContext(call, caller, () => done);
     // A handler that throws synchronously is treated like one that rejects.
     new Promise<O>((resolve) => resolve(handler(call.request, context))).then(
       (response) => {
@@ -119,12 +133,12 @@ export function unary<I, O>(handler: UnaryHandler<I, O>): (call: ServerUnaryCall
 export function serverStream<I, O>(
   handler: (request: I, send: (message: O) => Promise<void>, context: CallContext) => Promise<void>,
   tracker?: StreamTracker,
-): (call: ServerWritableStream<I, O>) => void {
-  return (call) => {
+): (call: ServerWritableStream<I, O>, callback?: GuardCallback, caller?: CallIdentity) => void {
+  return (call, _callback, caller) => {
     if (tracker !== undefined && !tracker.track(call)) return;
     const signal = callSignal(call);
     const send = (message: O): Promise<void> => (signal.aborted ? Promise.reject(signal.reason) : writeMessage(call, message));
-    new Promise<void>((resolve) => resolve(handler(call.request, send, { signal, metadata: call.metadata }))).then(
+    new Promise<void>((resolve) => resolve(handler(call.request, send, { signal, metadata: call.metadata, caller }))).then(
       () => call.end(),
       (error: unknown) => {
         // grpc-js turns an 'error' event into the call's status and ends the stream.

@@ -13,7 +13,8 @@ import { toServiceError } from './grpc-status.js';
 import type { StreamTracker, WritableCall } from './unary.js';
 import type { ServerPort } from './ports.js';
 import { serviceDefinition, type ServiceBinding } from './service-definition.js';
-import { encodeWatchResponse } from './watch-encoding.js';
+import type { CallIdentity } from '../auth/caller.js';
+import { encodeWatchResponse, sharedWatchEncoder } from './watch-encoding.js';
 import { WatchStream, type WatchTransport } from './watch-stream.js';
 
 export interface WatchServiceOptions {
@@ -48,7 +49,7 @@ export function watchService(port: ServerPort, options: WatchServiceOptions): Wa
   schedule();
 
   // Responses are written pre-encoded (see watchDefinition), hence Uint8Array as the output type.
-  const watch = (call: ServerDuplexStream<pb.WatchRequest, Uint8Array>): void => {
+  const watch = (call: ServerDuplexStream<pb.WatchRequest, Uint8Array>, _callback?: unknown, caller?: CallIdentity): void => {
     if (!options.tracker.track(call)) return;
     let failed = false;
     const fail = (error: unknown): void => {
@@ -58,7 +59,7 @@ export function watchService(port: ServerPort, options: WatchServiceOptions): Wa
       streams.delete(stream);
       call.emit('error', toServiceError(error));
     };
-    const stream = new WatchStream(port, callTransport(call), fail);
+    const stream = new WatchStream(port, callTransport(call), fail, sharedWatchEncoder, caller);
     streams.add(stream);
     const finish = (): void => {
       stream.close();

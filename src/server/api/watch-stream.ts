@@ -29,6 +29,7 @@ import type { MergedWatchResponse, Watcher } from '../../mvcc/index.js';
 import { revisionFromWire } from './convert.js';
 import { sharedWatchEncoder, type WatchEncoder } from './watch-encoding.js';
 import { responseHeader } from './header.js';
+import type { CallIdentity } from '../auth/caller.js';
 import type { ServerPort } from './ports.js';
 
 /** An empty watch key means key "\0" (etcd normalises it before the permission check). */
@@ -69,6 +70,8 @@ export class WatchStream {
     private readonly transport: WatchTransport,
     private readonly onError: (error: unknown) => void,
     private readonly encoder: WatchEncoder = sharedWatchEncoder,
+    /** Who opened the stream: each create re-resolves its token (etcd re-reads it per create). */
+    private readonly caller: CallIdentity | undefined = undefined,
   ) {}
 
   get size(): number {
@@ -105,7 +108,7 @@ export class WatchStream {
     let id = req.watchId;
     let watcher: Watcher;
     try {
-      const refusal = await this.port.auth?.watchRefusal(req.key.length === 0 ? ZERO_KEY : req.key, req.rangeEnd);
+      const refusal = await this.port.auth?.watchRefusal(this.caller, req.key.length === 0 ? ZERO_KEY : req.key, req.rangeEnd);
       if (refusal !== undefined) throw new WatchCreateError(refusal, 'ERR_WATCH_PERMISSION_DENIED');
       if (id !== 0n && this.watchers.has(id)) throw new WatchCreateError(DUPLICATE_WATCH_ID_TEXT, 'ERR_WATCH_DUPLICATE_ID');
       // etcd main answers a negative start revision with the compacted text.

@@ -1,14 +1,15 @@
 /**
  * The guard's auth step for one call: resolve who is calling (the `token` metadata or, with
  * --client-cert-auth, the verified client certificate's CN), decide the API-time checks of
- * enforce.ts, and run the handler as that caller so proposals carry the identity to apply.
+ * enforce.ts, and hand that identity to the handler, which passes it on to its proposals.
  */
 import type { Metadata } from '@grpc/grpc-js';
 import type { ServerError } from '../errors.js';
 import { authorizeCall } from './enforce.js';
 import { maintenanceAuthError } from './errors.js';
 import { ServerError as ServerErrorClass } from '../errors.js';
-import type { AuthGate, CallIdentity } from './gate.js';
+import type { CallIdentity } from './caller.js';
+import type { AuthGate } from './gate.js';
 
 interface CallWithAuthContext {
   readonly metadata: Metadata;
@@ -52,27 +53,25 @@ function commonName(call: CallWithAuthContext): string | undefined {
 }
 
 /**
- * Runs `proceed` as the caller of `call`, or calls `refuse` with etcd's error. A token is
- * resolved first (even for Authenticate, as etcd 3.4 does) except where etcd never reads it.
+ * Calls `proceed` with the identity of `call`'s caller, or `refuse` with etcd's error. A token
+ * is resolved first (even for Authenticate, as etcd 3.4 does) except where etcd never reads it.
  */
-export function guardAuth(gate: AuthGate, path: string, call: CallWithAuthContext, request: unknown, maxTxnOps: number, proceed: () => void, refuse: (error: unknown) => void): void {
+export function guardAuth(gate: AuthGate, path: string, call: CallWithAuthContext, request: unknown, maxTxnOps: number, proceed: (caller: CallIdentity) => void, refuse: (error: unknown) => void): void {
   const token = call.metadata.get('token')[0]?.toString();
   const cn = gate.clientCertAuth ? commonName(call) : undefined;
   if (TOKEN_NOT_READ.has(path)) {
-    gate.runAs({ info: undefined, token, commonName: cn }, proceed);
+    proceed({ info: undefined, token, commonName: cn });
     return;
   }
   const decide = (info: CallIdentity['info']): void => {
     const identity: CallIdentity = { info, token, commonName: cn };
-    gate.runAs(identity, () => {
-      try {
-        if (request !== undefined) authorizeCall(gate, path, request, maxTxnOps);
-      } catch (error) {
-        refuse(RECIPE_SERVICES.some((p) => path.startsWith(p)) ? recipeError(error as ServerError) : error);
-        return;
-      }
-      proceed();
-    });
+    try {
+      if (request !== undefined) authorizeCall(gate, identity, path, request, maxTxnOps);
+    } catch (error) {
+      refuse(RECIPE_SERVICES.some((p) => path.startsWith(p)) ? recipeError(error as ServerError) : error);
+      return;
+    }
+    proceed(identity);
   };
   if (token === undefined && cn === undefined) {
     decide(undefined);

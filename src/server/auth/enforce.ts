@@ -19,6 +19,7 @@ import { rangeRequestFromPb, txnRequestFromPb } from '../api/convert.js';
 import { isReadOnlyTxn } from '../api/read-txn.js';
 import type { ServerError } from '../errors.js';
 import { maintenanceAuthError } from './errors.js';
+import type { CallIdentity } from './caller.js';
 import type { AuthGate } from './gate.js';
 import type { AuthInfo, AuthStore } from './store.js';
 
@@ -67,20 +68,20 @@ function invalid(check: () => void): boolean {
   }
 }
 
-/** The API-time decision for one call by the current caller; throws etcd's error. */
-export function authorizeCall(gate: AuthGate, path: string, request: unknown, maxTxnOps: number): void {
+/** The API-time decision for one call by `caller`; throws etcd's error. */
+export function authorizeCall(gate: AuthGate, caller: CallIdentity, path: string, request: unknown, maxTxnOps: number): void {
   if (!gate.enabled) return;
   switch (path) {
     case '/etcdserverpb.KV/Range': {
       const req = request as pb.RangeRequest;
       if (invalid(() => validateRequest({ range: rangeRequestFromPb(req) }, maxTxnOps))) return;
-      gate.checkRead(req.key, req.rangeEnd);
+      gate.checkRead(caller, req.key, req.rangeEnd);
       return;
     }
     case '/etcdserverpb.KV/Txn': {
       const req = request as pb.TxnRequest;
       if (!isReadOnlyTxn(req) || invalid(() => validateRequest({ txn: txnRequestFromPb(req) }, maxTxnOps))) return;
-      checkTxn(gate.store, gate.current()?.info ?? { username: '', revision: 0n }, req, () => []);
+      checkTxn(gate.store, caller.info ?? { username: '', revision: 0n }, req, () => []);
       return;
     }
     default:
@@ -88,26 +89,26 @@ export function authorizeCall(gate: AuthGate, path: string, request: unknown, ma
   }
   if (MAINTENANCE_ADMIN.has(path)) {
     try {
-      gate.checkAdmin();
+      gate.checkAdmin(caller);
     } catch (error) {
       throw maintenanceAuthError(error as ServerError);
     }
     return;
   }
   if (CLUSTER_ADMIN.has(path)) {
-    gate.checkAdmin();
+    gate.checkAdmin(caller);
     return;
   }
   if (RECIPE_READS.has(path)) {
     const prefix = recipePrefix(request);
-    if (prefix !== undefined) gate.checkRead(prefix, prefixEnd(prefix));
+    if (prefix !== undefined) gate.checkRead(caller, prefix, prefixEnd(prefix));
   }
 }
 
 /** CVE-2023-32082: listing a lease's keys needs read permission on each of them. */
-export function authorizeLeaseKeys(gate: AuthGate, keys: readonly Uint8Array[]): void {
+export function authorizeLeaseKeys(gate: AuthGate, caller: CallIdentity | undefined, keys: readonly Uint8Array[]): void {
   if (!gate.enabled) return;
-  for (const key of keys) gate.checkRead(key, EMPTY);
+  for (const key of keys) gate.checkRead(caller, key, EMPTY);
 }
 
 type LeaseKeys = (leaseId: bigint) => readonly Uint8Array[];

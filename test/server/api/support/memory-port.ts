@@ -17,6 +17,7 @@ import { Lessor } from '../../../../src/server/lessor/index.js';
 import { create } from '@bufbuild/protobuf';
 import { RaftRequestSchema } from '../../../../src/gen/conclave/internal_pb.js';
 import { AuthGate } from '../../../../src/server/auth/gate.js';
+import { proposerStamp, type CallIdentity } from '../../../../src/server/auth/caller.js';
 import { AuthStore } from '../../../../src/server/auth/store.js';
 import { SimpleTokens } from '../../../../src/server/auth/tokens.js';
 import { applyAuthChange, refusalAtApply } from '../../../../src/server/auth/apply.js';
@@ -87,10 +88,10 @@ export class MemoryPort implements ServerPort {
     return { leader: this.hasLeader ? this.memberId : 0n, isLearner: this.learner };
   }
 
-  propose(request: ProposalRequest): Promise<unknown> {
+  propose(request: ProposalRequest, _signal?: AbortSignal, caller?: CallIdentity): Promise<unknown> {
     this.counters.proposals += 1;
     try {
-      return Promise.resolve(this.apply(request));
+      return Promise.resolve(this.apply(request, caller));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -178,9 +179,9 @@ export class MemoryPort implements ServerPort {
     this.watchable.close();
   }
 
-  private apply(request: ProposalRequest): unknown {
+  private apply(request: ProposalRequest, caller: CallIdentity | undefined): unknown {
     const position = { index: ++this.index, term: 2 };
-    const message = create(RaftRequestSchema, { id: 0n, request, ...this.auth.proposer() });
+    const message = create(RaftRequestSchema, { id: 0n, request, ...proposerStamp(caller) });
     const refused = refusalAtApply(this.auth.store, message, (id) => this.lessor.timeToLive(id, true).keys);
     if (refused !== undefined) throw refused;
     switch (request.case) {
