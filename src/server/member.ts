@@ -262,6 +262,10 @@ export class Member implements ServerPort {
         kick();
       },
       appliedIndex: () => this.state.appliedIndex,
+      localReadIndex: () => {
+        const raft = this.rawNode.raft;
+        return raft.role === 'leader' && raft.tracker.isSingleton() && raft.tracker.isVoter(raft.id) ? raft.raftLog.committed : undefined;
+      },
       memberId: this.memberId,
     }, options.clock, this.requestTimeoutMs, MAX_PENDING_READS);
     this.membership = new MembershipChanges(this);

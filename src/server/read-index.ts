@@ -11,6 +11,12 @@ export interface ReadIndexTarget {
   requestReadIndex(context: Uint8Array): void;
   appliedIndex(): number;
   /**
+   * The read index this member may give without a ReadIndex round, or undefined: its commit
+   * index while it leads as the only voter (raft answers such a leader's ReadIndex at once, at
+   * its commit index, since no other member can be elected or commit; etcd-raft does the same).
+   */
+  localReadIndex?(): number | undefined;
+  /**
    * This member's id, the first half of every context. The leader keeps one table of pending
    * requests keyed by context for the whole cluster and ignores a context it already holds, so
    * contexts must be unique across members, not only on one.
@@ -34,6 +40,8 @@ interface Batch {
  * every later linearizable read on this member until the request timeout.
  */
 export const READ_INDEX_RETRY_MS = 500;
+
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * Linearizable reads, batched (etcd's linearizableReadLoop): every read arriving while no
@@ -67,15 +75,30 @@ export class ReadIndexBatcher {
   wait(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.waiting() >= this.maxWaiters) return Promise.reject(serverError('tooManyRequests'));
+    const local = this.target.localReadIndex?.();
+    // A sole-voter leader's read index is its commit index: no round, no timers, and nothing to
+    // wait for at all once that is applied (the common case, as writes are answered after apply).
+    if (local !== undefined && this.target.appliedIndex() >= local) return RESOLVED;
     const waiter = deferred<void>();
-    this.next.push(waiter);
-    if (this.inFlight.size === 0) this.startRound();
+    if (local !== undefined) this.awaitApplyOf(local, waiter);
+    else {
+      this.next.push(waiter);
+      if (this.inFlight.size === 0) this.startRound();
+    }
     if (signal === undefined) return waiter.promise;
     return new Promise((resolve, reject) => {
       const onAbort = (): void => reject(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
       waiter.promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });
+  }
+
+  /** A read whose index is known without a round: released by onApplied, failed by its timeout. */
+  private awaitApplyOf(readIndex: number, waiter: Deferred<void>): void {
+    this.counter += 1n;
+    const context = `local-${this.counter}`;
+    const cancelTimeout = this.clock.setTimer(this.timeoutMs, () => this.fail(context, serverError('timeout')));
+    this.awaitingApply.push({ context, waiters: [waiter], readIndex, cancelTimeout, cancelRetry: () => {} });
   }
 
   private startRound(): void {
