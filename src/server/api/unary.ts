@@ -89,40 +89,63 @@ export function callSignal(call: CancellableCall, isDone: () => boolean = () => 
   return controller.signal;
 }
 
-/** The context of one unary call, its AbortController made only if the handler asks for the signal. */
-function lazyCallContext(call: CancellableCall & { readonly metadata: Metadata }, caller: CallIdentity | undefined, isDone: () => boolean): CallContext {
-  let controller: AbortController | undefined;
-  let cancelled = false;
-  call.once('cancelled', () => {
-    if (isDone()) return;
-    cancelled = true;
-    controller?.abort(CANCELLED_BY_CLIENT);
-  });
-  return {
-    metadata: call.metadata,
-    caller,
-    get signal(): AbortSignal {
-      if (controller === undefined) {
-        controller = new AbortController();
-        if (cancelled) controller.abort(CANCELLED_BY_CLIENT);
+interface UnaryServerCall extends CancellableCall {
+  readonly metadata: Metadata;
+  /** grpc-js (and the in-process call) set it once the client has cancelled. */
+  readonly cancelled: boolean;
+}
+
+/**
+ * The context of one unary call. Its AbortController, and its listener for the client's
+ * cancel, are made only if the handler asks for the signal: a handler with nothing to wait
+ * for (a serializable read) costs neither.
+ */
+class UnaryCallContext implements CallContext {
+  /** Set once the handler has answered: grpc-js also reports 'cancelled' as a finished call closes. */
+  done = false;
+  private controller: AbortController | undefined;
+
+  constructor(private readonly call: UnaryServerCall, readonly caller: CallIdentity | undefined) {}
+
+  get metadata(): Metadata {
+    return this.call.metadata;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      const controller = new AbortController();
+      this.controller = controller;
+      if (this.call.cancelled) controller.abort(CANCELLED_BY_CLIENT);
+      else {
+        this.call.once('cancelled', () => {
+          if (!this.done) controller.abort(CANCELLED_BY_CLIENT);
+        });
       }
-      return controller.signal;
-    },
-  };
+    }
+    return this.controller.signal;
+  }
 }
 
 export function unary<I, O>(handler: UnaryHandler<I, O>): (call: ServerUnaryCall<I, O>, callback: sendUnaryData<O>, caller?: CallIdentity) => void {
   return (call, callback, caller) => {
-    let done = false;
-    const context = lazyCallContext(call, caller, () => done);
-    // A handler that throws synchronously is treated like one that rejects.
-    new Promise<O>((resolve) => resolve(handler(call.request, context))).then(
+    const context = new UnaryCallContext(call, caller);
+    let answer: Promise<O>;
+    try {
+      // Promise.resolve hands back the handler's own promise: no extra one per call.
+      answer = Promise.resolve(handler(call.request, context));
+    } catch (error) {
+      // A handler that throws synchronously is treated like one that rejects.
+      context.done = true;
+      callback(toServiceError(error));
+      return;
+    }
+    answer.then(
       (response) => {
-        done = true;
+        context.done = true;
         callback(null, response);
       },
       (error: unknown) => {
-        done = true;
+        context.done = true;
         callback(toServiceError(error));
       },
     );

@@ -59,28 +59,33 @@ function commonName(call: CallWithAuthContext): string | undefined {
 export function guardAuth(gate: AuthGate, path: string, call: CallWithAuthContext, request: unknown, maxTxnOps: number, proceed: (caller: CallIdentity) => void, refuse: (error: unknown) => void): void {
   const token = call.metadata.get('token')[0]?.toString();
   const cn = gate.clientCertAuth ? commonName(call) : undefined;
+  // Most calls carry neither (auth off): one shared identity, no per-call objects.
+  const anonymous = token === undefined && cn === undefined;
   if (TOKEN_NOT_READ.has(path)) {
-    proceed({ info: undefined, token, commonName: cn });
+    proceed(anonymous ? ANONYMOUS : { info: undefined, token, commonName: cn });
     return;
   }
-  const decide = (info: CallIdentity['info']): void => {
-    const identity: CallIdentity = { info, token, commonName: cn };
-    try {
-      if (request !== undefined) authorizeCall(gate, identity, path, request, maxTxnOps);
-    } catch (error) {
-      refuse(RECIPE_SERVICES.some((p) => path.startsWith(p)) ? recipeError(error as ServerError) : error);
-      return;
-    }
-    proceed(identity);
-  };
-  if (token === undefined && cn === undefined) {
-    decide(undefined);
+  if (anonymous) {
+    authorizeThenProceed(gate, ANONYMOUS, path, request, maxTxnOps, proceed, refuse);
     return;
   }
-  gate.resolve(token, cn).then(decide, (error: unknown) => {
+  gate.resolve(token, cn).then((info) => authorizeThenProceed(gate, { info, token, commonName: cn }, path, request, maxTxnOps, proceed, refuse), (error: unknown) => {
     // etcd 3.4's Maintenance answers with the auth package's texts, untranslated.
     refuse(path.startsWith(ADMIN_MAINTENANCE_PREFIX) ? maintenanceAuthError(error as ServerError) : RECIPE_SERVICES.some((p) => path.startsWith(p)) ? recipeError(error as ServerError) : error);
   });
+}
+
+/** The caller of a call that carries no token and no client certificate. */
+const ANONYMOUS: CallIdentity = Object.freeze({ info: undefined, token: undefined, commonName: undefined });
+
+function authorizeThenProceed(gate: AuthGate, identity: CallIdentity, path: string, request: unknown, maxTxnOps: number, proceed: (caller: CallIdentity) => void, refuse: (error: unknown) => void): void {
+  try {
+    if (request !== undefined) authorizeCall(gate, identity, path, request, maxTxnOps);
+  } catch (error) {
+    refuse(RECIPE_SERVICES.some((p) => path.startsWith(p)) ? recipeError(error as ServerError) : error);
+    return;
+  }
+  proceed(identity);
 }
 
 function recipeError(error: ServerError): ServerError {
