@@ -42,6 +42,9 @@ export interface ChaosReport {
   readonly lockWrites: number;
   readonly leases: number;
   readonly leasesExpired: number;
+  /** Lease deletions a watch delivered past the bound while their revision was committed within it (not violations). */
+  readonly leaseWatchLateSightings: number;
+  readonly leaseWatchMaxLagMs: number;
   readonly watchEventsChecked: number;
   readonly watchReconnects: number;
   readonly faults: Record<string, number>;
@@ -159,7 +162,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // Drain the watchers to a sentinel, read the reference stream.
     // One revision every watcher selects: puts under each prefix and a delete under lease/.
     await persist('sentinel', async () => await control.put(`${prefix}lease/~end`, 'x'));
-    const sentinel = (await persist('sentinel', async () => await control.txn().do(control.put(`${prefix}reg/~end`, 'x'), control.put(`${prefix}~end`, 'x'), control.delete(`${prefix}lease/~end`)))).header.revision;
+    const sentinelAnswer = await persist('sentinel', async () => await control.txn().do(control.put(`${prefix}reg/~end`, 'x'), control.put(`${prefix}~end`, 'x'), control.delete(`${prefix}lease/~end`)));
+    const sentinel = sentinelAnswer.header.revision;
+    const sentinelAt = now();
     const drainSignal = AbortSignal.timeout(90_000);
     const complete = await Promise.all(watchers.map((w) => w.waitFor(sentinel, drainSignal)));
     const referenceWatcher = new RawWatcher(cluster.endpoints(), { id: 99, prefix, startRevision, prevKv: true, noPut: false, noDelete: false });
@@ -190,11 +195,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (!linear.ok) violations.push(`registers: ${linear.detail}`);
     const lockCheck = checkLockHistory(locks.resource.writes, locks.sections);
     violations.push(...lockCheck.violations.slice(0, 20).map((v) => `locks: ${v}`));
+    // Each lease key's deletion revision, from the complete stream (the lease watch may have missed none, but lagged).
+    const deletions = new Map<string, bigint>();
+    for (const e of reference) if (e.type === 'delete' && !deletions.has(e.key)) deletions.set(e.key, e.revision);
+    for (const record of leases.leases) record.deleteRevision ??= deletions.get(record.key);
     // A key the lease watch did not see deleted is looked up: gone means deleted by the time the watch stopped.
     const remaining = new Set((await persist('lease keys', async () => await control.getPrefix(`${prefix}lease/`))).kvs.map((kv) => kv.key));
     // (Workers stopped granting long before the watch stopped, so this bound is never early.)
     for (const record of leases.leases) if (record.deletedSeenAt === undefined && !remaining.has(record.key)) record.deletedSeenAt = leaseWatchEndedAt;
-    const leaseCheck = checkLeases(leases.leases, { electionTimeoutMs: ELECTION_MS, slackMs: LEASE_SLACK_MS, leaderChanges, observedUntil: now() });
+    const leaseCheck = checkLeases(leases.leases, { electionTimeoutMs: ELECTION_MS, slackMs: LEASE_SLACK_MS, leaderChanges, observedUntil: now(), revisions: [...registers.revisions, ...leases.revisions, { revision: sentinel, at: sentinelAt }] });
     violations.push(...leaseCheck.violations.slice(0, 20).map((v) => `leases: ${v}`));
     control.destroy();
     void healedAt;
@@ -211,6 +220,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       lockWrites: locks.resource.writes.length,
       leases: leases.leases.length,
       leasesExpired: leaseCheck.expired,
+      leaseWatchLateSightings: leaseCheck.lateWatchSightings,
+      leaseWatchMaxLagMs: Math.round(leaseCheck.maxWatchLagMs),
       watchEventsChecked,
       watchReconnects: watchers.reduce((n, w) => n + w.record.reconnects, 0),
       faults: Object.fromEntries(nemesis.counts),
@@ -232,7 +243,7 @@ export function describeReport(r: ChaosReport): string {
   const faults = Object.entries(r.faults).map(([k, v]) => `${k}=${v}`).join(' ');
   return [
     `${r.system} seed=${r.seed} seconds=${r.seconds} engines=${r.engines.join('+')}`,
-    `operations attempted=${r.operations} (register ops=${r.registerOps} of which indeterminate=${r.indeterminate}, keys=${r.keys}; lock cycles=${r.lockCycles} fenced writes=${r.lockWrites}; leases=${r.leases} expired=${r.leasesExpired})`,
+    `operations attempted=${r.operations} (register ops=${r.registerOps} of which indeterminate=${r.indeterminate}, keys=${r.keys}; lock cycles=${r.lockCycles} fenced writes=${r.lockWrites}; leases=${r.leases} expired=${r.leasesExpired}, of which the lease watch saw ${r.leaseWatchLateSightings} late, lagging up to ${r.leaseWatchMaxLagMs} ms)`,
     `watch events checked=${r.watchEventsChecked} reconnects=${r.watchReconnects}`,
     `faults: ${faults}`,
     `violations=${r.violations.length}${r.violations.length > 0 ? `\n  ${r.violations.slice(0, 30).join('\n  ')}` : ''}`,

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { checkRegisters } from './linearizability.js';
 import type { RegisterInput, RegisterOp, RegisterOutput } from './linearizability.js';
 import { checkLockHistory } from './locks.js';
-import { checkLeases } from './leases.js';
+import { checkLeases, revisionClock } from './leases.js';
 import { checkReference, checkWatcher } from './watches.js';
 import type { ObservedEvent, WatchSpec } from './watches.js';
 
@@ -110,6 +110,48 @@ describe('lease checker', () => {
   });
   it('a leader change renews the lease: the bound counts from it', () => {
     expect(checkLeases([record(0, 6000)], { ...bounds, leaderChanges: [2000] }).violations).toEqual([]);
+  });
+
+  // The seed-7 finding: a watch served by a lagging member (a re-added member promoted at 90 %
+  // of the leader's log) delivered deletions 40-58 s after their grants, although other
+  // answers showed the deleting revisions committed within the bound.
+  const lagged = (deleteRevision: bigint | undefined, deletedSeenAt: number | undefined) => ({ ...record(0, deletedSeenAt), deleteRevision });
+  it('a deletion a lagging watch delivered late is on time when an answer shows its revision committed in time', () => {
+    const revisions = [{ revision: 40n, at: 3200 }, { revision: 41n, at: 3900 }, { revision: 45n, at: 4100 }];
+    const result = checkLeases([lagged(41n, 45_000), lagged(42n, 52_000)], { ...bounds, revisions });
+    expect(result.violations).toEqual([]);
+    expect(result.expired).toBe(2);
+    // Revision 41 was committed by 3900 (its own answer), 42 by 4100 (an answer at 45).
+    expect(result.lateWatchSightings).toBe(2);
+    expect(result.maxWatchLagMs).toBe(52_000 - 4100);
+  });
+  it('still catches a revoke that committed late: no answer reached its revision before the bound', () => {
+    const revisions = [{ revision: 40n, at: 3200 }, { revision: 41n, at: 44_000 }];
+    const result = checkLeases([lagged(41n, 45_000)], { ...bounds, revisions });
+    expect(result.violations.join()).toMatch(/deleted \(revision 41\) 44000 ms after the grant, past its bound of 4500 ms/);
+    expect(result.lateWatchSightings).toBe(0);
+  });
+  it('an answer at an older revision proves nothing about the deletion', () => {
+    const revisions = [{ revision: 40n, at: 3200 }, { revision: 39n, at: 3300 }];
+    expect(checkLeases([lagged(41n, 45_000)], { ...bounds, revisions }).violations.join()).toMatch(/past its bound/);
+  });
+  it('catches an early expiry shown by the revision alone, and a deletion known only from the reference stream', () => {
+    const revisions = [{ revision: 41n, at: 2500 }];
+    expect(checkLeases([lagged(41n, 45_000)], { ...bounds, revisions }).violations.join()).toMatch(/2510 ms after the grant was sent, before its 3 s TTL/);
+    expect(checkLeases([lagged(41n, undefined)], { ...bounds, revisions: [{ revision: 43n, at: 3600 }] }).violations).toEqual([]);
+    expect(checkLeases([lagged(41n, undefined)], { ...bounds, revisions: [{ revision: 43n, at: 9000 }] }).violations.join()).toMatch(/past its bound/);
+  });
+});
+
+describe('revision clock', () => {
+  it('gives the earliest answer at or above a revision, whatever the samples order', () => {
+    const committedBy = revisionClock([{ revision: 9n, at: 50 }, { revision: 3n, at: 70 }, { revision: 5n, at: 20 }, { revision: 5n, at: 30 }]);
+    expect(committedBy(1n)).toBe(20);
+    expect(committedBy(5n)).toBe(20);
+    expect(committedBy(6n)).toBe(50);
+    expect(committedBy(9n)).toBe(50);
+    expect(committedBy(10n)).toBeUndefined();
+    expect(revisionClock([])(1n)).toBeUndefined();
   });
 });
 
