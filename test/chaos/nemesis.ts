@@ -264,6 +264,7 @@ export class Nemesis {
         }
       } catch (error) {
         this.errors.push(`churn: ${(error as Error).message.split('\n')[0]}`);
+        this.options.log(`churn failed: ${(error as Error).message.split('\n')[0]?.slice(0, 300)}`);
       } finally {
         release();
       }

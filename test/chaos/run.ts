@@ -146,9 +146,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     nemesisStop.abort();
     await nemesisDone;
     log('healing');
-    // A churn cut short leaves a member out: bring it back, so the end state is the full cluster.
-    for (const m of cluster.members.filter((x) => x.removed || x.learner)) await persist(`re-adding ${m.name}`, () => cluster.readd(m, new AbortController().signal), 120_000);
+    // A churn cut short leaves a member out: bring it back, so the end state is the full cluster
+    // (after the others are back: a re-add needs their quorum).
     await cluster.healAll();
+    for (const m of cluster.members.filter((x) => x.removed || x.learner)) {
+      log(`healing: re-adding ${m.name}`);
+      await persist(`re-adding ${m.name}`, () => cluster.readd(m, new AbortController().signal), 120_000);
+    }
+    await cluster.healAll();
+    log('healed');
     stop.abort();
     const healedAt = now();
     // Leases granted until now must all expire: wait out their bound.
