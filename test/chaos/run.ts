@@ -45,6 +45,8 @@ export interface ChaosReport {
   /** Lease deletions a watch delivered past the bound while their revision was committed within it (not violations). */
   readonly leaseWatchLateSightings: number;
   readonly leaseWatchMaxLagMs: number;
+  /** Lease deletions past the time bound while the cluster committed no later-sent write ahead of them (not violations). */
+  readonly leasesLateWithoutQuorum: number;
   readonly watchEventsChecked: number;
   readonly watchReconnects: number;
   readonly faults: Record<string, number>;
@@ -120,7 +122,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const terms = await Promise.all(up.map((m) => cluster.statusClient(m).status({ timeoutMs: 1000 }).then((st) => st.raftTerm, () => -1n)));
         const max = terms.reduce((a, b) => (b > a ? b : a), -1n);
         if (max > term) {
-          if (term >= 0n) leaderChanges.push(now());
+          if (term >= 0n) {
+            leaderChanges.push(now());
+            log(`term ${max} (a leader change, for the lease bound)`);
+          }
           term = max;
         }
         for (const m of cluster.members) if (m.running) engines.add(m.engine);
@@ -168,6 +173,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // Drain the watchers to a sentinel, read the reference stream.
     // One revision every watcher selects: puts under each prefix and a delete under lease/.
     await persist('sentinel', async () => await control.put(`${prefix}lease/~end`, 'x'));
+    const sentinelCalledAt = now();
     const sentinelAnswer = await persist('sentinel', async () => await control.txn().do(control.put(`${prefix}reg/~end`, 'x'), control.put(`${prefix}~end`, 'x'), control.delete(`${prefix}lease/~end`)));
     const sentinel = sentinelAnswer.header.revision;
     const sentinelAt = now();
@@ -209,7 +215,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const remaining = new Set((await persist('lease keys', async () => await control.getPrefix(`${prefix}lease/`))).kvs.map((kv) => kv.key));
     // (Workers stopped granting long before the watch stopped, so this bound is never early.)
     for (const record of leases.leases) if (record.deletedSeenAt === undefined && !remaining.has(record.key)) record.deletedSeenAt = leaseWatchEndedAt;
-    const leaseCheck = checkLeases(leases.leases, { electionTimeoutMs: ELECTION_MS, slackMs: LEASE_SLACK_MS, leaderChanges, observedUntil: now(), revisions: [...registers.revisions, ...leases.revisions, { revision: sentinel, at: sentinelAt }] });
+    const leaseCheck = checkLeases(leases.leases, { electionTimeoutMs: ELECTION_MS, slackMs: LEASE_SLACK_MS, leaderChanges, observedUntil: now(), revisions: [...registers.revisions, ...leases.revisions, { revision: sentinel, at: sentinelAt, calledAt: sentinelCalledAt }] });
     violations.push(...leaseCheck.violations.slice(0, 20).map((v) => `leases: ${v}`));
     control.destroy();
     void healedAt;
@@ -228,6 +234,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       leasesExpired: leaseCheck.expired,
       leaseWatchLateSightings: leaseCheck.lateWatchSightings,
       leaseWatchMaxLagMs: Math.round(leaseCheck.maxWatchLagMs),
+      leasesLateWithoutQuorum: leaseCheck.lateWithoutQuorum,
       watchEventsChecked,
       watchReconnects: watchers.reduce((n, w) => n + w.record.reconnects, 0),
       faults: Object.fromEntries(nemesis.counts),
@@ -249,7 +256,7 @@ export function describeReport(r: ChaosReport): string {
   const faults = Object.entries(r.faults).map(([k, v]) => `${k}=${v}`).join(' ');
   return [
     `${r.system} seed=${r.seed} seconds=${r.seconds} engines=${r.engines.join('+')}`,
-    `operations attempted=${r.operations} (register ops=${r.registerOps} of which indeterminate=${r.indeterminate}, keys=${r.keys}; lock cycles=${r.lockCycles} fenced writes=${r.lockWrites}; leases=${r.leases} expired=${r.leasesExpired}, of which the lease watch saw ${r.leaseWatchLateSightings} late, lagging up to ${r.leaseWatchMaxLagMs} ms)`,
+    `operations attempted=${r.operations} (register ops=${r.registerOps} of which indeterminate=${r.indeterminate}, keys=${r.keys}; lock cycles=${r.lockCycles} fenced writes=${r.lockWrites}; leases=${r.leases} expired=${r.leasesExpired}, of which the lease watch saw ${r.leaseWatchLateSightings} late, lagging up to ${r.leaseWatchMaxLagMs} ms; ${r.leasesLateWithoutQuorum} revoked past the time bound with no quorum meanwhile)`,
     `watch events checked=${r.watchEventsChecked} reconnects=${r.watchReconnects}`,
     `faults: ${faults}`,
     `violations=${r.violations.length}${r.violations.length > 0 ? `\n  ${r.violations.slice(0, 30).join('\n  ')}` : ''}`,

@@ -83,14 +83,14 @@ export class RegisterWorkload {
           } else if (input.kind === 'write') {
             const result = await client.put(key, input.value);
             output = { ok: true };
-            this.revisions.push({ revision: result.header.revision, at: now() });
+            this.revisions.push({ revision: result.header.revision, at: now(), calledAt: callAt });
             this.acknowledged.push({ key, value: input.value, revision: result.header.revision });
             last.set(key, input.value);
           } else {
             const guard = input.expected === null ? compare.absent(key) : compare.value(key, '==', input.expected);
             const result = await client.txn().if(guard).do(client.put(key, input.value));
             output = { succeeded: result.succeeded };
-            this.revisions.push({ revision: result.header.revision, at: now() });
+            this.revisions.push({ revision: result.header.revision, at: now(), ...(result.succeeded ? { calledAt: callAt } : {}) });
             if (result.succeeded) {
               this.acknowledged.push({ key, value: input.value, revision: result.header.revision });
               last.set(key, input.value);
@@ -213,9 +213,32 @@ export class LeaseWorkload {
         // aborted at the end of the run
       }
     })();
-    await Promise.all(Array.from({ length: this.workers }, (_, id) => this.worker(id, byKey)));
+    await Promise.all([...Array.from({ length: this.workers }, (_, id) => this.worker(id, byKey)), this.clock()]);
     await watching.catch(() => undefined);
     watcherClient.destroy();
+  }
+
+  /**
+   * A write every 250 ms for as long as the deletion watch runs (past the other workloads'
+   * end): the lease checker orders deletions against writes sent after their bound, so it
+   * needs writes then, and they show when the cluster could commit.
+   */
+  private async clock(): Promise<void> {
+    const client = newClient(this.ctx, 2_500, 1);
+    try {
+      for (let n = 0; !this.watchUntil.aborted; n++) {
+        const calledAt = now();
+        try {
+          const put = await client.put(`${this.ctx.prefix}lease-clock`, String(n));
+          this.revisions.push({ revision: put.header.revision, at: now(), calledAt });
+        } catch {
+          // no quorum now, or this member is down: the client moves on by itself
+        }
+        await sleep(250, this.watchUntil);
+      }
+    } finally {
+      client.destroy();
+    }
   }
 
   /** Keeps the watch open after the run so late deletions are seen; the caller aborts. */
@@ -231,8 +254,9 @@ export class LeaseWorkload {
           const sentAt = now();
           const grant = await client.leaseGrant(this.ttlSeconds);
           const grantedAt = now();
+          const putAt = now();
           const put = await client.put(key, 'x').lease(grant.id);
-          this.revisions.push({ revision: put.header.revision, at: now() });
+          this.revisions.push({ revision: put.header.revision, at: now(), calledAt: putAt });
           const record: LeaseRecord = { key, ttlSeconds: grant.ttlSeconds, sentAt, grantedAt, deletedSeenAt: undefined };
           byKey.set(key, record);
           this.leases.push(record);

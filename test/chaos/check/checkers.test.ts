@@ -105,6 +105,7 @@ describe('lease checker', () => {
   });
   it('catches an early expiry and a key that outlives its bound', () => {
     expect(checkLeases([record(0, 2000)], bounds).violations.join()).toMatch(/before its 3 s TTL/);
+    // Known only from the watch, no revision to order it by: the time bound alone decides.
     expect(checkLeases([record(0, 6000)], bounds).violations.join()).toMatch(/past its bound/);
     expect(checkLeases([record(0, undefined)], bounds).violations.join()).toMatch(/still there/);
   });
@@ -125,21 +126,33 @@ describe('lease checker', () => {
     expect(result.lateWatchSightings).toBe(2);
     expect(result.maxWatchLagMs).toBe(52_000 - 4100);
   });
-  it('still catches a revoke that committed late: no answer reached its revision before the bound', () => {
-    const revisions = [{ revision: 40n, at: 3200 }, { revision: 41n, at: 44_000 }];
+  it('still catches a revoke that committed late while the cluster committed writes sent after the bound', () => {
+    // Revision 41 (the deletion) first answered at 44 s; a write sent at 5 s (past the 4.5 s bound) got revision 40.
+    const revisions = [{ revision: 40n, at: 5200, calledAt: 5000 }, { revision: 41n, at: 44_000 }];
     const result = checkLeases([lagged(41n, 45_000)], { ...bounds, revisions });
-    expect(result.violations.join()).toMatch(/deleted \(revision 41\) 44000 ms after the grant, past its bound of 4500 ms/);
+    expect(result.violations.join()).toMatch(/deleted at revision 41 44000 ms after the grant, past its bound of 4500 ms; a write sent 500 ms after the bound was committed before it, at revision 40/);
     expect(result.lateWatchSightings).toBe(0);
+    expect(result.lateWithoutQuorum).toBe(0);
   });
-  it('an answer at an older revision proves nothing about the deletion', () => {
-    const revisions = [{ revision: 40n, at: 3200 }, { revision: 39n, at: 3300 }];
+  it('a revoke past the bound is no violation when nothing sent after the bound committed ahead of it (no quorum)', () => {
+    // The seed-31 shape: no quorum from 3 s to 44 s; at 44 s the revoke proposed long before commits first, then the writes.
+    const revisions = [{ revision: 40n, at: 3200, calledAt: 3000 }, { revision: 41n, at: 44_000 }, { revision: 42n, at: 44_100, calledAt: 6000 }];
+    const result = checkLeases([lagged(41n, 45_000)], { ...bounds, revisions });
+    expect(result.violations).toEqual([]);
+    expect(result.lateWithoutQuorum).toBe(1);
+    // A write sent before the bound and committed ahead proves nothing either; a read is not a write.
+    const early = checkLeases([lagged(41n, 45_000)], { ...bounds, revisions: [{ revision: 40n, at: 43_000, calledAt: 4000 }, { revision: 40n, at: 9000 }, { revision: 41n, at: 44_000 }] });
+    expect(early.violations).toEqual([]);
+  });
+  it('an answer at an older revision proves nothing about when the deletion committed', () => {
+    const revisions = [{ revision: 40n, at: 3200 }, { revision: 39n, at: 3300 }, { revision: 40n, at: 30_000, calledAt: 29_000 }];
     expect(checkLeases([lagged(41n, 45_000)], { ...bounds, revisions }).violations.join()).toMatch(/past its bound/);
   });
   it('catches an early expiry shown by the revision alone, and a deletion known only from the reference stream', () => {
     const revisions = [{ revision: 41n, at: 2500 }];
     expect(checkLeases([lagged(41n, 45_000)], { ...bounds, revisions }).violations.join()).toMatch(/2510 ms after the grant was sent, before its 3 s TTL/);
     expect(checkLeases([lagged(41n, undefined)], { ...bounds, revisions: [{ revision: 43n, at: 3600 }] }).violations).toEqual([]);
-    expect(checkLeases([lagged(41n, undefined)], { ...bounds, revisions: [{ revision: 43n, at: 9000 }] }).violations.join()).toMatch(/past its bound/);
+    expect(checkLeases([lagged(41n, undefined)], { ...bounds, revisions: [{ revision: 40n, at: 8000, calledAt: 7000 }, { revision: 43n, at: 9000 }] }).violations.join()).toMatch(/past its bound/);
   });
 });
 
