@@ -11,6 +11,7 @@ import { bootstrapNewCluster, discoverCluster } from './bootstrap.js';
 import type { ClusterState } from './cluster-state.js';
 import { ServerError, serverError } from './errors.js';
 import { IdGenerator, computeMemberId } from './ids.js';
+import { loadJoinedId, saveJoinedId } from './joined-identity.js';
 import { LeaderCalls } from './leader-calls.js';
 import type { MemberOptions, ResolvedMemberOptions } from './member-options.js';
 import { parseInitialCluster, resolveMemberOptions } from './member-options.js';
@@ -182,7 +183,9 @@ export class Member implements ServerPort {
   /** Opens the WAL and snapshots (bootstrapping or joining on a first start), then the replicated state. */
   private async openStorage(): Promise<void> {
     const { options } = this;
-    this.storage = await DiskStorage.open(options.fileSystem ?? new NodeFileSystem(), join(options.dataDir, 'member'), {
+    const fileSystem = options.fileSystem ?? new NodeFileSystem();
+    const memberDir = join(options.dataDir, 'member');
+    this.storage = await DiskStorage.open(fileSystem, memberDir, {
       logger: options.logger,
       onFatal: (error) => this.fail(error),
       catchUpEntries: options.snapshotCatchUpEntries,
@@ -192,15 +195,19 @@ export class Member implements ServerPort {
     const myPeerUrls = options.initialAdvertisePeerUrls;
     this.memberId = computeMemberId(myPeerUrls, options.initialClusterToken);
     let joined: ClusterState | undefined;
+    // A member that joined a running cluster cannot compute its id again (see joined-identity.ts).
+    let joinedId = await loadJoinedId(fileSystem, memberDir);
     if (this.storage.lastIndex() === 0 && this.storage.snapshot().metadata.index === 0) {
       if (options.initialClusterState === 'new') {
         await bootstrapNewCluster(this.storage, options, this.memberId, initial);
       } else {
         const found = await discoverCluster(options, initial);
         joined = found.cluster;
-        this.memberId = found.memberId;
+        joinedId = found.memberId;
+        await saveJoinedId(fileSystem, memberDir, joinedId);
       }
     }
+    if (joinedId !== undefined) this.memberId = joinedId;
     this.state = await MemberStateMachine.open(options, this.storage, joined, {
       applyConfChange: (change) => this.rawNode.applyConfChange(change),
       deliver: (id, outcome) => this.proposer.deliver(id, outcome),
@@ -214,8 +221,9 @@ export class Member implements ServerPort {
       },
       backendCommitSeconds: (seconds) => this.metrics.backendCommitSeconds(seconds),
     });
+    // A bootstrap member is found by its peer URLs (an updated URL changed nothing in its id).
     const me = [...this.cluster.members.values()].find((m) => m.peerUrls.some((url) => myPeerUrls.includes(url)));
-    if (me !== undefined) this.memberId = me.id;
+    if (me !== undefined && joinedId === undefined) this.memberId = me.id;
   }
 
   private newRawNode(): RawNode {

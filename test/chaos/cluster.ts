@@ -313,8 +313,9 @@ export class ChaosCluster {
     if (!member.running) this.restart(member);
     const id = member.id!;
     await retry(signal, 60_000, () => etcdctl(others(), ['member', 'promote', id, '--command-timeout=5s']).catch((error: unknown) => {
-      // Promoted already (an earlier attempt whose answer was lost).
-      if (/not a learner|can only promote a learner/.test(String(error))) return '';
+      // Promoted already (an earlier attempt whose answer was lost). Not "can only promote a
+      // learner member which is in sync with leader": that one is a learner still catching up.
+      if (/not a learner|can only promote a learner member(?! which is in sync)/.test(String(error))) return '';
       throw error;
     }));
     member.learner = false;

@@ -175,7 +175,10 @@ export class Nemesis {
       }
       case 'kill': {
         const leader = options.random.chance(0.5) ? await this.leader() : undefined;
-        const victim = leader !== undefined && all.includes(leader) ? leader : this.pick(all.filter((m) => m.running && !m.paused));
+        // Picked after the leader lookup, from the members free now: another lane may have
+        // taken one out (or the churn lane started on it) while we looked.
+        const free = this.members();
+        const victim = leader !== undefined && free.includes(leader) ? leader : this.pick(free.filter((m) => m.running && !m.paused));
         if (victim === undefined) return;
         this.takeOut(victim, taken);
         await cluster.kill(victim);
@@ -192,7 +195,7 @@ export class Nemesis {
       case 'pause-lessor': {
         const leader = await this.leader();
         const victim = kind === 'pause-follower' ? this.pick(all.filter((m) => m !== leader && m.running && !m.paused)) : leader;
-        if (victim === undefined || !all.includes(victim)) return;
+        if (victim === undefined || !this.members().includes(victim)) return;
         this.takeOut(victim, taken);
         cluster.pause(victim);
         this.count(kind);
@@ -264,6 +267,7 @@ export class Nemesis {
         }
       } catch (error) {
         this.errors.push(`churn: ${(error as Error).message.split('\n')[0]}`);
+        this.options.log(`churn failed: ${(error as Error).message.split('\n')[0]?.slice(0, 300)}`);
       } finally {
         release();
       }

@@ -42,6 +42,11 @@ export interface ChaosReport {
   readonly lockWrites: number;
   readonly leases: number;
   readonly leasesExpired: number;
+  /** Lease deletions a watch delivered past the bound while their revision was committed within it (not violations). */
+  readonly leaseWatchLateSightings: number;
+  readonly leaseWatchMaxLagMs: number;
+  /** Lease deletions past the time bound while the cluster committed no later-sent write ahead of them (not violations). */
+  readonly leasesLateWithoutQuorum: number;
   readonly watchEventsChecked: number;
   readonly watchReconnects: number;
   readonly faults: Record<string, number>;
@@ -117,7 +122,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const terms = await Promise.all(up.map((m) => cluster.statusClient(m).status({ timeoutMs: 1000 }).then((st) => st.raftTerm, () => -1n)));
         const max = terms.reduce((a, b) => (b > a ? b : a), -1n);
         if (max > term) {
-          if (term >= 0n) leaderChanges.push(now());
+          if (term >= 0n) {
+            leaderChanges.push(now());
+            log(`term ${max} (a leader change, for the lease bound)`);
+          }
           term = max;
         }
         for (const m of cluster.members) if (m.running) engines.add(m.engine);
@@ -143,9 +151,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     nemesisStop.abort();
     await nemesisDone;
     log('healing');
-    // A churn cut short leaves a member out: bring it back, so the end state is the full cluster.
-    for (const m of cluster.members.filter((x) => x.removed || x.learner)) await persist(`re-adding ${m.name}`, () => cluster.readd(m, new AbortController().signal), 120_000);
+    // A churn cut short leaves a member out: bring it back, so the end state is the full cluster
+    // (after the others are back: a re-add needs their quorum).
     await cluster.healAll();
+    for (const m of cluster.members.filter((x) => x.removed || x.learner)) {
+      log(`healing: re-adding ${m.name}`);
+      await persist(`re-adding ${m.name}`, () => cluster.readd(m, new AbortController().signal), 120_000);
+    }
+    await cluster.healAll();
+    log('healed');
     stop.abort();
     const healedAt = now();
     // Leases granted until now must all expire: wait out their bound.
@@ -159,7 +173,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // Drain the watchers to a sentinel, read the reference stream.
     // One revision every watcher selects: puts under each prefix and a delete under lease/.
     await persist('sentinel', async () => await control.put(`${prefix}lease/~end`, 'x'));
-    const sentinel = (await persist('sentinel', async () => await control.txn().do(control.put(`${prefix}reg/~end`, 'x'), control.put(`${prefix}~end`, 'x'), control.delete(`${prefix}lease/~end`)))).header.revision;
+    const sentinelCalledAt = now();
+    const sentinelAnswer = await persist('sentinel', async () => await control.txn().do(control.put(`${prefix}reg/~end`, 'x'), control.put(`${prefix}~end`, 'x'), control.delete(`${prefix}lease/~end`)));
+    const sentinel = sentinelAnswer.header.revision;
+    const sentinelAt = now();
     const drainSignal = AbortSignal.timeout(90_000);
     const complete = await Promise.all(watchers.map((w) => w.waitFor(sentinel, drainSignal)));
     const referenceWatcher = new RawWatcher(cluster.endpoints(), { id: 99, prefix, startRevision, prevKv: true, noPut: false, noDelete: false });
@@ -190,11 +207,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (!linear.ok) violations.push(`registers: ${linear.detail}`);
     const lockCheck = checkLockHistory(locks.resource.writes, locks.sections);
     violations.push(...lockCheck.violations.slice(0, 20).map((v) => `locks: ${v}`));
+    // Each lease key's deletion revision, from the complete stream (the lease watch may have missed none, but lagged).
+    const deletions = new Map<string, bigint>();
+    for (const e of reference) if (e.type === 'delete' && !deletions.has(e.key)) deletions.set(e.key, e.revision);
+    for (const record of leases.leases) record.deleteRevision ??= deletions.get(record.key);
     // A key the lease watch did not see deleted is looked up: gone means deleted by the time the watch stopped.
     const remaining = new Set((await persist('lease keys', async () => await control.getPrefix(`${prefix}lease/`))).kvs.map((kv) => kv.key));
     // (Workers stopped granting long before the watch stopped, so this bound is never early.)
     for (const record of leases.leases) if (record.deletedSeenAt === undefined && !remaining.has(record.key)) record.deletedSeenAt = leaseWatchEndedAt;
-    const leaseCheck = checkLeases(leases.leases, { electionTimeoutMs: ELECTION_MS, slackMs: LEASE_SLACK_MS, leaderChanges, observedUntil: now() });
+    const leaseCheck = checkLeases(leases.leases, { electionTimeoutMs: ELECTION_MS, slackMs: LEASE_SLACK_MS, leaderChanges, observedUntil: now(), revisions: [...registers.revisions, ...leases.revisions, { revision: sentinel, at: sentinelAt, calledAt: sentinelCalledAt }] });
     violations.push(...leaseCheck.violations.slice(0, 20).map((v) => `leases: ${v}`));
     control.destroy();
     void healedAt;
@@ -211,6 +232,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       lockWrites: locks.resource.writes.length,
       leases: leases.leases.length,
       leasesExpired: leaseCheck.expired,
+      leaseWatchLateSightings: leaseCheck.lateWatchSightings,
+      leaseWatchMaxLagMs: Math.round(leaseCheck.maxWatchLagMs),
+      leasesLateWithoutQuorum: leaseCheck.lateWithoutQuorum,
       watchEventsChecked,
       watchReconnects: watchers.reduce((n, w) => n + w.record.reconnects, 0),
       faults: Object.fromEntries(nemesis.counts),
@@ -232,7 +256,7 @@ export function describeReport(r: ChaosReport): string {
   const faults = Object.entries(r.faults).map(([k, v]) => `${k}=${v}`).join(' ');
   return [
     `${r.system} seed=${r.seed} seconds=${r.seconds} engines=${r.engines.join('+')}`,
-    `operations attempted=${r.operations} (register ops=${r.registerOps} of which indeterminate=${r.indeterminate}, keys=${r.keys}; lock cycles=${r.lockCycles} fenced writes=${r.lockWrites}; leases=${r.leases} expired=${r.leasesExpired})`,
+    `operations attempted=${r.operations} (register ops=${r.registerOps} of which indeterminate=${r.indeterminate}, keys=${r.keys}; lock cycles=${r.lockCycles} fenced writes=${r.lockWrites}; leases=${r.leases} expired=${r.leasesExpired}, of which the lease watch saw ${r.leaseWatchLateSightings} late, lagging up to ${r.leaseWatchMaxLagMs} ms; ${r.leasesLateWithoutQuorum} revoked past the time bound with no quorum meanwhile)`,
     `watch events checked=${r.watchEventsChecked} reconnects=${r.watchReconnects}`,
     `faults: ${faults}`,
     `violations=${r.violations.length}${r.violations.length > 0 ? `\n  ${r.violations.slice(0, 30).join('\n  ')}` : ''}`,

@@ -6,14 +6,15 @@
  *   locks      workers take a Mutex and write to an in-process resource guarded by a
  *              FencingGuard, then confirm their key still stands; `skipPredecessorWait`
  *              plants a Mutex that does not wait for its predecessor.
- *   leases     keys attached to short leases that are never kept alive; when each key is
- *              seen deleted (a watch) is compared with its lease's bounds.
+ *   leases     keys attached to short leases that are never kept alive; when each key was
+ *              deleted (bounded by a watch sighting and by the answers whose header revision
+ *              reached the deletion's, see check/leases.ts) is compared with its lease's bounds.
  */
 import { Client, FencingGuard, Mutex, compare } from '../../src/index.js';
 import type { Session } from '../../src/index.js';
 import type { RegisterInput, RegisterOp, RegisterOutput } from './check/linearizability.js';
 import type { CriticalSection, ResourceWrite } from './check/locks.js';
-import type { LeaseRecord } from './check/leases.js';
+import type { LeaseRecord, RevisionSample } from './check/leases.js';
 import type { AcknowledgedPut } from './check/watches.js';
 import { sleep } from './cluster.js';
 import type { SeededRandom } from '../../src/base/random.js';
@@ -40,6 +41,8 @@ export class RegisterWorkload {
   /** Why operations failed, by message (for the report). */
   readonly errors = new Map<string, number>();
   readonly acknowledged: AcknowledgedPut[] = [];
+  /** Every answer's header revision and when it came (the lease checker's clock of revisions). */
+  readonly revisions: RevisionSample[] = [];
   private window = 0;
   private started = 0;
 
@@ -75,16 +78,19 @@ export class RegisterWorkload {
             const result = await (ctx.plant.has('serializable-reads') ? builder.serializable() : builder);
             const value = result.kvs[0]?.value ?? null;
             output = { value };
+            this.revisions.push({ revision: result.header.revision, at: now() });
             last.set(key, value);
           } else if (input.kind === 'write') {
             const result = await client.put(key, input.value);
             output = { ok: true };
+            this.revisions.push({ revision: result.header.revision, at: now(), calledAt: callAt });
             this.acknowledged.push({ key, value: input.value, revision: result.header.revision });
             last.set(key, input.value);
           } else {
             const guard = input.expected === null ? compare.absent(key) : compare.value(key, '==', input.expected);
             const result = await client.txn().if(guard).do(client.put(key, input.value));
             output = { succeeded: result.succeeded };
+            this.revisions.push({ revision: result.header.revision, at: now(), ...(result.succeeded ? { calledAt: callAt } : {}) });
             if (result.succeeded) {
               this.acknowledged.push({ key, value: input.value, revision: result.header.revision });
               last.set(key, input.value);
@@ -184,6 +190,8 @@ export class LockWorkload {
 
 export class LeaseWorkload {
   readonly leases: LeaseRecord[] = [];
+  /** The lease puts' header revisions and when they came (see RegisterWorkload.revisions). */
+  readonly revisions: RevisionSample[] = [];
 
   constructor(private readonly ctx: WorkloadContext, readonly workers: number, readonly ttlSeconds: number, private readonly watchUntil: AbortSignal) {}
 
@@ -196,15 +204,41 @@ export class LeaseWorkload {
       try {
         for await (const event of watcher) {
           const record = byKey.get(event.kv.key);
-          if (record !== undefined && record.deletedSeenAt === undefined) record.deletedSeenAt = now();
+          if (record !== undefined && record.deletedSeenAt === undefined) {
+            record.deletedSeenAt = now();
+            record.deleteRevision = event.revision;
+          }
         }
       } catch {
         // aborted at the end of the run
       }
     })();
-    await Promise.all(Array.from({ length: this.workers }, (_, id) => this.worker(id, byKey)));
+    await Promise.all([...Array.from({ length: this.workers }, (_, id) => this.worker(id, byKey)), this.clock()]);
     await watching.catch(() => undefined);
     watcherClient.destroy();
+  }
+
+  /**
+   * A write every 250 ms for as long as the deletion watch runs (past the other workloads'
+   * end): the lease checker orders deletions against writes sent after their bound, so it
+   * needs writes then, and they show when the cluster could commit.
+   */
+  private async clock(): Promise<void> {
+    const client = newClient(this.ctx, 2_500, 1);
+    try {
+      for (let n = 0; !this.watchUntil.aborted; n++) {
+        const calledAt = now();
+        try {
+          const put = await client.put(`${this.ctx.prefix}lease-clock`, String(n));
+          this.revisions.push({ revision: put.header.revision, at: now(), calledAt });
+        } catch {
+          // no quorum now, or this member is down: the client moves on by itself
+        }
+        await sleep(250, this.watchUntil);
+      }
+    } finally {
+      client.destroy();
+    }
   }
 
   /** Keeps the watch open after the run so late deletions are seen; the caller aborts. */
@@ -220,7 +254,9 @@ export class LeaseWorkload {
           const sentAt = now();
           const grant = await client.leaseGrant(this.ttlSeconds);
           const grantedAt = now();
-          await client.put(key, 'x').lease(grant.id);
+          const putAt = now();
+          const put = await client.put(key, 'x').lease(grant.id);
+          this.revisions.push({ revision: put.header.revision, at: now(), calledAt: putAt });
           const record: LeaseRecord = { key, ttlSeconds: grant.ttlSeconds, sentAt, grantedAt, deletedSeenAt: undefined };
           byKey.set(key, record);
           this.leases.push(record);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { checkRegisters } from './linearizability.js';
 import type { RegisterInput, RegisterOp, RegisterOutput } from './linearizability.js';
 import { checkLockHistory } from './locks.js';
-import { checkLeases } from './leases.js';
+import { checkLeases, revisionClock } from './leases.js';
 import { checkReference, checkWatcher } from './watches.js';
 import type { ObservedEvent, WatchSpec } from './watches.js';
 
@@ -105,11 +105,66 @@ describe('lease checker', () => {
   });
   it('catches an early expiry and a key that outlives its bound', () => {
     expect(checkLeases([record(0, 2000)], bounds).violations.join()).toMatch(/before its 3 s TTL/);
+    // Known only from the watch, no revision to order it by: the time bound alone decides.
     expect(checkLeases([record(0, 6000)], bounds).violations.join()).toMatch(/past its bound/);
     expect(checkLeases([record(0, undefined)], bounds).violations.join()).toMatch(/still there/);
   });
   it('a leader change renews the lease: the bound counts from it', () => {
     expect(checkLeases([record(0, 6000)], { ...bounds, leaderChanges: [2000] }).violations).toEqual([]);
+  });
+
+  // The seed-7 finding: a watch served by a lagging member (a re-added member promoted at 90 %
+  // of the leader's log) delivered deletions 40-58 s after their grants, although other
+  // answers showed the deleting revisions committed within the bound.
+  const lagged = (deleteRevision: bigint | undefined, deletedSeenAt: number | undefined) => ({ ...record(0, deletedSeenAt), deleteRevision });
+  it('a deletion a lagging watch delivered late is on time when an answer shows its revision committed in time', () => {
+    const revisions = [{ revision: 40n, at: 3200 }, { revision: 41n, at: 3900 }, { revision: 45n, at: 4100 }];
+    const result = checkLeases([lagged(41n, 45_000), lagged(42n, 52_000)], { ...bounds, revisions });
+    expect(result.violations).toEqual([]);
+    expect(result.expired).toBe(2);
+    // Revision 41 was committed by 3900 (its own answer), 42 by 4100 (an answer at 45).
+    expect(result.lateWatchSightings).toBe(2);
+    expect(result.maxWatchLagMs).toBe(52_000 - 4100);
+  });
+  it('still catches a revoke that committed late while the cluster committed writes sent after the bound', () => {
+    // Revision 41 (the deletion) first answered at 44 s; a write sent at 5 s (past the 4.5 s bound) got revision 40.
+    const revisions = [{ revision: 40n, at: 5200, calledAt: 5000 }, { revision: 41n, at: 44_000 }];
+    const result = checkLeases([lagged(41n, 45_000)], { ...bounds, revisions });
+    expect(result.violations.join()).toMatch(/deleted at revision 41 44000 ms after the grant, past its bound of 4500 ms; a write sent 500 ms after the bound was committed before it, at revision 40/);
+    expect(result.lateWatchSightings).toBe(0);
+    expect(result.lateWithoutQuorum).toBe(0);
+  });
+  it('a revoke past the bound is no violation when nothing sent after the bound committed ahead of it (no quorum)', () => {
+    // The seed-31 shape: no quorum from 3 s to 44 s; at 44 s the revoke proposed long before commits first, then the writes.
+    const revisions = [{ revision: 40n, at: 3200, calledAt: 3000 }, { revision: 41n, at: 44_000 }, { revision: 42n, at: 44_100, calledAt: 6000 }];
+    const result = checkLeases([lagged(41n, 45_000)], { ...bounds, revisions });
+    expect(result.violations).toEqual([]);
+    expect(result.lateWithoutQuorum).toBe(1);
+    // A write sent before the bound and committed ahead proves nothing either; a read is not a write.
+    const early = checkLeases([lagged(41n, 45_000)], { ...bounds, revisions: [{ revision: 40n, at: 43_000, calledAt: 4000 }, { revision: 40n, at: 9000 }, { revision: 41n, at: 44_000 }] });
+    expect(early.violations).toEqual([]);
+  });
+  it('an answer at an older revision proves nothing about when the deletion committed', () => {
+    const revisions = [{ revision: 40n, at: 3200 }, { revision: 39n, at: 3300 }, { revision: 40n, at: 30_000, calledAt: 29_000 }];
+    expect(checkLeases([lagged(41n, 45_000)], { ...bounds, revisions }).violations.join()).toMatch(/past its bound/);
+  });
+  it('catches an early expiry shown by the revision alone, and a deletion known only from the reference stream', () => {
+    const revisions = [{ revision: 41n, at: 2500 }];
+    expect(checkLeases([lagged(41n, 45_000)], { ...bounds, revisions }).violations.join()).toMatch(/2510 ms after the grant was sent, before its 3 s TTL/);
+    expect(checkLeases([lagged(41n, undefined)], { ...bounds, revisions: [{ revision: 43n, at: 3600 }] }).violations).toEqual([]);
+    expect(checkLeases([lagged(41n, undefined)], { ...bounds, revisions: [{ revision: 40n, at: 8000, calledAt: 7000 }, { revision: 43n, at: 9000 }] }).violations.join()).toMatch(/past its bound/);
+  });
+});
+
+describe('revision clock', () => {
+  it('gives the earliest answer at or above a revision, whatever the samples order', () => {
+    const committedBy = revisionClock([{ revision: 9n, at: 50 }, { revision: 3n, at: 70 }, { revision: 5n, at: 20 }, { revision: 5n, at: 30 }]);
+    expect(committedBy(1n)).toBe(20);
+    expect(committedBy(5n)).toBe(20);
+    expect(committedBy(6n)).toBe(50);
+    expect(committedBy(9n)).toBe(50);
+    expect(committedBy(10n)).toBeUndefined();
+    expect(revisionClock([])(1n)).toBeUndefined();
   });
 });
 
