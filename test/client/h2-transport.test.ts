@@ -107,6 +107,8 @@ interface ScriptedServer {
   readonly closedStreams: number[];
   /** Scenario of every request received in full, in order. */
   readonly received: string[];
+  /** HTTP/2 sessions accepted so far. */
+  sessionsAccepted(): number;
   stop(): Promise<void>;
 }
 
@@ -115,7 +117,9 @@ async function startServer(port = 0): Promise<ScriptedServer> {
   const sessions = new Set<http2.ServerHttp2Session>();
   const closedStreams: number[] = [];
   const received: string[] = [];
+  let accepted = 0;
   server.on('session', (session) => {
+    accepted += 1;
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
   });
@@ -138,6 +142,7 @@ async function startServer(port = 0): Promise<ScriptedServer> {
     address,
     closedStreams,
     received,
+    sessionsAccepted: () => accepted,
     stop: () => new Promise<void>((resolve) => {
       for (const session of sessions) session.destroy();
       server.close(() => resolve());
@@ -147,10 +152,11 @@ async function startServer(port = 0): Promise<ScriptedServer> {
 
 const channelOptions = { keepAliveIntervalMs: 10_000, keepAliveTimeoutMs: 5_000, maxReceiveMessageBytes: MAX_RECEIVE_BYTES };
 
-function h2Channel(address: string): H2Channel {
+function h2Channel(address: string, maxStreamsPerSession?: number): H2Channel {
   return new H2Channel(address, {
     tls: undefined, ...channelOptions, streamCredentials: grpc.credentials.createInsecure(),
     streamOptions: { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES },
+    ...(maxStreamsPerSession === undefined ? {} : { maxStreamsPerSession }),
   });
 }
 
@@ -318,6 +324,14 @@ describe('HTTP/2 transport: connection', () => {
     await server.stop();
     const { error } = await pending;
     expect(error?.code).toBe(GrpcStatus.UNAVAILABLE);
+  });
+
+  it('moves to a fresh session before one runs out of stream ids', async () => {
+    const server = await startServer();
+    const lean = h2Channel(server.address, 2);
+    open.push(lean, server);
+    for (let i = 0; i < 5; i += 1) expect((await call(lean, 'ok')).response?.count).toBe(7n);
+    expect(server.sessionsAccepted()).toBe(3);
   });
 
   it('after close() calls fail with UNAVAILABLE and the channel is unusable', async () => {

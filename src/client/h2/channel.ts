@@ -25,6 +25,8 @@ export interface H2ChannelOptions {
   /** What the grpc-js client for streams is built with (the same TLS material as credentials). */
   readonly streamCredentials: grpc.ChannelCredentials;
   readonly streamOptions: grpc.ChannelOptions;
+  /** See ConnectionOptions (tests lower it). */
+  readonly maxStreamsPerSession?: number;
 }
 
 const USER_AGENT = 'conclave-h2/1';
@@ -38,6 +40,7 @@ export class H2Channel implements Channel {
   constructor(readonly address: string, private readonly options: H2ChannelOptions) {
     this.connection = new H2Connection({
       address, tls: options.tls, keepAliveIntervalMs: options.keepAliveIntervalMs, keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+      ...(options.maxStreamsPerSession === undefined ? {} : { maxStreamsPerSession: options.maxStreamsPerSession }),
     });
   }
 

@@ -12,6 +12,13 @@ import { FramingError, MessageReader } from './framing.js';
 import { simpleStatus, statusError, statusFromHttp, statusFromReset, statusFromTrailers } from './status.js';
 import type { CallStatus } from './status.js';
 
+const sessionErrors = new Set(['ERR_HTTP2_INVALID_SESSION', 'ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_OUT_OF_STREAMS']);
+
+function sessionUnusable(handle: SessionHandle, error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return handle.session.closed || handle.session.destroyed || (typeof code === 'string' && sessionErrors.has(code));
+}
+
 export type UnaryCallback<O> = (error: unknown, response: O | undefined) => void;
 
 export class H2UnaryCall<O> implements SessionWaiter {
@@ -57,8 +64,17 @@ export class H2UnaryCall<O> implements SessionWaiter {
     try {
       stream = handle.session.request(this.headers);
     } catch (error) {
-      // The session began closing (GOAWAY, destroy) between the pick and the request.
-      this.fail(simpleStatus(GrpcStatus.UNAVAILABLE, error instanceof Error ? error.message : String(error)));
+      const message = error instanceof Error ? error.message : String(error);
+      if (sessionUnusable(handle, error)) {
+        // The session began closing (GOAWAY, destroy) or ran out of stream ids: another
+        // session can take the call (UNAVAILABLE: retried when idempotent).
+        this.connection.retire(handle.session);
+        this.fail(simpleStatus(GrpcStatus.UNAVAILABLE, message));
+      } else {
+        // The request itself cannot be sent (a metadata value Node refuses as a header):
+        // sending it elsewhere would not help, so it is not reported as UNAVAILABLE.
+        this.fail(simpleStatus(GrpcStatus.INTERNAL, message));
+      }
       return;
     }
     this.stream = stream;
