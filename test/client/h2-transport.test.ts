@@ -6,7 +6,8 @@
 // cancellation reaches the server as RST_STREAM(CANCEL), a restarted server is reconnected
 // to, the framing limit and grpc-message decoding in isolation.
 import * as http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { connect as tcpConnect, createServer as createTcpServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { create, toBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -152,9 +153,9 @@ async function startServer(port = 0): Promise<ScriptedServer> {
 
 const channelOptions = { keepAliveIntervalMs: 10_000, keepAliveTimeoutMs: 5_000, maxReceiveMessageBytes: MAX_RECEIVE_BYTES };
 
-function h2Channel(address: string, maxStreamsPerSession?: number): H2Channel {
+function h2Channel(address: string, maxStreamsPerSession?: number, keepAlive?: { keepAliveIntervalMs: number; keepAliveTimeoutMs: number }): H2Channel {
   return new H2Channel(address, {
-    tls: undefined, ...channelOptions, streamCredentials: grpc.credentials.createInsecure(),
+    tls: undefined, ...channelOptions, ...keepAlive, streamCredentials: grpc.credentials.createInsecure(),
     streamOptions: { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES },
     ...(maxStreamsPerSession === undefined ? {} : { maxStreamsPerSession }),
   });
@@ -324,6 +325,31 @@ describe('HTTP/2 transport: connection', () => {
     await server.stop();
     const { error } = await pending;
     expect(error?.code).toBe(GrpcStatus.UNAVAILABLE);
+  });
+
+  it('a connection that stops answering pings while a call is open is dropped: the call fails with UNAVAILABLE', async () => {
+    const server = await startServer();
+    // A proxy that can go silent without closing anything (a dead peer, not a refused one).
+    const sockets: Socket[] = [];
+    let frozen = false;
+    const proxy = createTcpServer((client) => {
+      const upstream = tcpConnect(Number(server.address.split(':')[1]), '127.0.0.1');
+      sockets.push(client, upstream);
+      client.on('error', () => {});
+      upstream.on('error', () => {});
+      client.on('data', (bytes) => { if (!frozen) upstream.write(bytes); });
+      upstream.on('data', (bytes) => { if (!frozen) client.write(bytes); });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const lean = h2Channel(`127.0.0.1:${(proxy.address() as AddressInfo).port}`, undefined, { keepAliveIntervalMs: 50, keepAliveTimeoutMs: 100 });
+    open.push(lean, server, { close: () => { for (const socket of sockets) socket.destroy(); proxy.close(); } });
+    expect((await call(lean, 'ok')).response?.count).toBe(7n);
+    const pending = call(lean, 'silent');
+    await waitFor(() => expect(server.received).toEqual(['ok', 'silent']));
+    frozen = true;
+    const { error } = await pending;
+    expect(error?.code).toBe(GrpcStatus.UNAVAILABLE);
+    expect(error?.details).toBe('Connection dropped');
   });
 
   it('moves to a fresh session before one runs out of stream ids', async () => {

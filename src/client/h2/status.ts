@@ -116,6 +116,9 @@ export function statusFromReset(rstCode: number, httpStatus: number | undefined,
     case h2.NGHTTP2_INTERNAL_ERROR: {
       const code = (cause as NodeJS.ErrnoException | undefined)?.code;
       if (code === 'ECONNRESET' || code === 'ETIMEDOUT') return simpleStatus(GrpcStatus.UNAVAILABLE, cause!.message);
+      // The whole session was destroyed (a keep-alive ping went unanswered, a socket error):
+      // grpc-js reports its calls as dropped connections, which fail over and retry.
+      if (dropped) return simpleStatus(GrpcStatus.UNAVAILABLE, 'Connection dropped');
       if (cause !== undefined) return simpleStatus(GrpcStatus.INTERNAL, `Received RST_STREAM with code ${rstCode} triggered by internal client error: ${cause.message}`);
       return simpleStatus(GrpcStatus.INTERNAL, `Received RST_STREAM with code ${rstCode} (Internal server error)`);
     }
