@@ -13,6 +13,7 @@
 import * as http2 from 'node:http2';
 import type { SecureClientSessionOptions } from 'node:http2';
 import type { TlsMaterial } from '../tls.js';
+import { KEEPALIVE_TIMEOUT_CODE } from './status.js';
 
 export interface ConnectionOptions {
   /** `host:port`. */
@@ -217,7 +218,7 @@ export class H2Connection {
     const interval = setInterval(() => {
       if (awaiting || handle.active === 0 || session.destroyed) return;
       awaiting = true;
-      const deadline = setTimeout(() => session.destroy(new Error('Keepalive timeout')), this.options.keepAliveTimeoutMs);
+      const deadline = setTimeout(() => session.destroy(Object.assign(new Error('Keepalive timeout'), { code: KEEPALIVE_TIMEOUT_CODE })), this.options.keepAliveTimeoutMs);
       deadline.unref();
       const sent = session.ping((error) => {
         awaiting = false;

@@ -17,6 +17,9 @@ export interface CallStatus {
   readonly metadata: Metadata;
 }
 
+/** The `code` of the error a session is destroyed with when a keep-alive ping goes unanswered. */
+export const KEEPALIVE_TIMEOUT_CODE = 'ERR_KEEPALIVE_TIMEOUT';
+
 const codeNames = new Map<number, string>(Object.entries(GrpcStatus).map(([name, code]) => [code, name]));
 
 /** A failed call as grpc-js raises it. */
@@ -116,9 +119,9 @@ export function statusFromReset(rstCode: number, httpStatus: number | undefined,
     case h2.NGHTTP2_INTERNAL_ERROR: {
       const code = (cause as NodeJS.ErrnoException | undefined)?.code;
       if (code === 'ECONNRESET' || code === 'ETIMEDOUT') return simpleStatus(GrpcStatus.UNAVAILABLE, cause!.message);
-      // The whole session was destroyed (a keep-alive ping went unanswered, a socket error):
-      // grpc-js reports its calls as dropped connections, which fail over and retry.
-      if (dropped) return simpleStatus(GrpcStatus.UNAVAILABLE, 'Connection dropped');
+      // Our keep-alive gave up on the session: grpc-js reports its calls as dropped
+      // connections (UNAVAILABLE: they fail over, idempotent ones retry).
+      if (code === KEEPALIVE_TIMEOUT_CODE) return simpleStatus(GrpcStatus.UNAVAILABLE, 'Connection dropped');
       if (cause !== undefined) return simpleStatus(GrpcStatus.INTERNAL, `Received RST_STREAM with code ${rstCode} triggered by internal client error: ${cause.message}`);
       return simpleStatus(GrpcStatus.INTERNAL, `Received RST_STREAM with code ${rstCode} (Internal server error)`);
     }
