@@ -29,7 +29,7 @@ export {
   WatchCompactedError, ClientClosedError, CallTimeoutError, GrpcStatus, prefixEnd, Namespace, PermissionDeniedError, AuthAdmin,
 } from './client/index.js';
 export type {
-  ClientOptions, TlsOptions, WatchOptions, LeaseGrant, LeaseTimeToLive, MemberInfo, StatusInfo, EndpointHealth, OpLike, CompareSpec, CompareOperator,
+  ClientOptions, TlsOptions, NetworkTransport, WatchOptions, LeaseGrant, LeaseTimeToLive, MemberInfo, StatusInfo, EndpointHealth, OpLike, CompareSpec, CompareOperator,
   CompareTarget, OpSpec, Header, RangeResult, PutResult, DeleteResult, TxnResult, OpResult, WatchEvent, Key, CallOptions,
   RetryPolicy, SortOrder, SortTarget, RangeSpec, PutSpec, DeleteSpec, TxnSpec, KeepAliveRegistration, KeepAliveListener,
   KvExecutor, WatchTarget, WatcherHooks, EmbeddedMember, StreamLike, ReadableLike, Metadata, Channel,

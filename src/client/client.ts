@@ -15,6 +15,7 @@ import { InvalidOptionError, requireInteger, silentLogger, systemClock } from '.
 import type { Clock, Logger } from '../base/index.js';
 import type { EmbeddedMember } from './channel.js';
 import { EndpointPool } from './endpoints.js';
+import type { NetworkTransport } from './endpoints.js';
 import { ClientClosedError } from './errors.js';
 import { KeepAliveHub } from './keepalive-hub.js';
 import type { KeepAliveListener, KeepAliveRegistration } from './keepalive-hub.js';
@@ -28,7 +29,7 @@ import {
 import type { DeleteSpec, PutSpec, RangeSpec, TxnSpec } from './ops.js';
 import { fromWireHeader } from './results.js';
 import type { DeleteResult, Header, PutResult, RangeResult, TxnResult } from './results.js';
-import { tlsCredentials } from './tls.js';
+import { tlsMaterial } from './tls.js';
 import type { TlsOptions } from './tls.js';
 import { Transport } from './transport.js';
 import { AuthAdmin } from './auth-admin.js';
@@ -64,6 +65,12 @@ export interface ClientOptions {
   readonly credentials?: grpc.ChannelCredentials;
   /** TLS to every endpoint from PEM material (`{ ca, cert, key }`); the alternative to `credentials`. */
   readonly tls?: TlsOptions;
+  /**
+   * What carries calls to `endpoints`: `http2` (default), the SDK's own gRPC client on
+   * node:http2 for unary calls (watch and keep-alive streams use grpc-js), or `grpc-js` for
+   * all calls. `credentials` implies `grpc-js`.
+   */
+  readonly transport?: NetworkTransport;
   readonly clock?: Clock;
   readonly logger?: Logger;
   /** Log in as this user: every call carries its token, renewed once when a member refuses it. */
@@ -163,11 +170,12 @@ export class Client implements KvExecutor, AsyncDisposable {
     };
     this.watchBufferEvents = requireInteger('watchBufferEvents', options.watchBufferEvents ?? 10_000, 1);
     if (options.tls !== undefined && options.credentials !== undefined) throw new InvalidOptionError('tls', 'give tls or credentials, not both');
-    const credentials = options.tls === undefined ? options.credentials : tlsCredentials(options.tls);
     this.pool = new EndpointPool({
       endpoints: options.endpoints ?? [],
       ...(options.embedded === undefined ? {} : { embedded: options.embedded }),
-      ...(credentials === undefined ? {} : { credentials }),
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      ...(options.tls === undefined ? {} : { tls: tlsMaterial(options.tls) }),
+      ...(options.transport === undefined ? {} : { transport: options.transport }),
       keepAliveIntervalMs: requireInteger('keepAliveIntervalMs', options.keepAliveIntervalMs ?? 10_000, 5_000),
       keepAliveTimeoutMs: requireInteger('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? 5_000, 100),
       maxReceiveMessageBytes: requireInteger('maxReceiveMessageBytes', options.maxReceiveMessageBytes ?? 64 * 1024 * 1024, 1024),

@@ -1,6 +1,6 @@
 /**
- * The endpoint pool: one channel per configured endpoint (a gRPC connection, or an embedded
- * member), a current endpoint that calls go to, and failover to the next endpoint when the
+ * The endpoint pool: one channel per configured endpoint (an HTTP/2 connection, a grpc-js
+ * channel, or an embedded member), a current endpoint that calls go to, and failover to the next endpoint when the
  * current one fails at the transport level or reports itself unusable (a gRPC channel in
  * TRANSIENT_FAILURE). Channel keep-alive pings detect dead connections.
  */
@@ -8,14 +8,28 @@ import * as grpc from '@grpc/grpc-js';
 import { InvalidOptionError } from '../base/index.js';
 import { EmbeddedChannel, GrpcChannel } from './channel.js';
 import type { Channel, EmbeddedMember } from './channel.js';
+import { H2Channel } from './h2/channel.js';
+import { tlsCredentials } from './tls.js';
+import type { TlsMaterial } from './tls.js';
+
+/**
+ * Which code carries unary calls to network endpoints: `http2`, our lean client on node:http2
+ * (streams still use grpc-js), or `grpc-js` for everything. Caller-built `credentials` always
+ * use grpc-js (they cannot be turned into TLS options).
+ */
+export type NetworkTransport = 'http2' | 'grpc-js';
 
 export interface EndpointPoolOptions {
   /** `host:port` or `http://host:port`. */
   readonly endpoints: readonly string[];
   /** In-process members (instead of, or besides, network endpoints). */
   readonly embedded?: readonly EmbeddedMember[];
-  /** Channel credentials; insecure when omitted. */
+  /** Caller-built grpc-js channel credentials (implies the grpc-js transport). */
   readonly credentials?: grpc.ChannelCredentials;
+  /** TLS material (the SDK's `tls` option); with neither this nor `credentials`, cleartext. */
+  readonly tls?: TlsMaterial;
+  /** Default `http2`. */
+  readonly transport?: NetworkTransport;
   /** Interval between HTTP/2 keep-alive pings; etcd rejects pings more often than every 5 s. */
   readonly keepAliveIntervalMs: number;
   /** How long a ping may go unanswered before the connection is considered dead. */
@@ -49,7 +63,12 @@ export class EndpointPool {
   constructor(options: EndpointPoolOptions) {
     const embedded = options.embedded ?? [];
     if (options.endpoints.length + embedded.length === 0) throw new InvalidOptionError('endpoints', 'at least one endpoint is required');
-    const credentials = options.credentials ?? grpc.credentials.createInsecure();
+    if (options.credentials !== undefined && options.tls !== undefined) throw new InvalidOptionError('tls', 'give tls or credentials, not both');
+    const transport = options.transport ?? 'http2';
+    if (transport !== 'http2' && transport !== 'grpc-js') throw new InvalidOptionError('transport', 'must be "http2" or "grpc-js"');
+    const tls = options.tls;
+    const credentials = options.credentials ?? (tls === undefined ? grpc.credentials.createInsecure() : tlsCredentials(tls));
+    const lean = transport === 'http2' && options.credentials === undefined;
     const channelOptions: grpc.ChannelOptions = {
       'grpc.keepalive_time_ms': options.keepAliveIntervalMs,
       'grpc.keepalive_timeout_ms': options.keepAliveTimeoutMs,
@@ -62,7 +81,12 @@ export class EndpointPool {
     };
     const channels: Channel[] = [
       ...embedded.map((member) => new EmbeddedChannel(member)),
-      ...options.endpoints.map((endpoint) => new GrpcChannel(normalizeEndpoint(endpoint), credentials, channelOptions)),
+      ...options.endpoints.map((endpoint): Channel => lean
+        ? new H2Channel(normalizeEndpoint(endpoint), {
+          tls, keepAliveIntervalMs: options.keepAliveIntervalMs, keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+          maxReceiveMessageBytes: options.maxReceiveMessageBytes, streamCredentials: credentials, streamOptions: channelOptions,
+        })
+        : new GrpcChannel(normalizeEndpoint(endpoint), credentials, channelOptions)),
     ];
     this.endpoints = channels.map((channel, index) => ({ index, address: channel.address, channel }));
   }

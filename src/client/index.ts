@@ -2,6 +2,7 @@
 export { Client } from './client.js';
 export type { ClientOptions, WatchOptions, LeaseGrant, LeaseTimeToLive, MemberInfo, StatusInfo, EndpointHealth } from './client.js';
 export type { TlsOptions } from './tls.js';
+export type { NetworkTransport } from './endpoints.js';
 export { RangeBuilder, PutBuilder, DeleteBuilder, TxnBuilder } from './kv.js';
 export type { OpLike, KvExecutor } from './kv.js';
 export { compare } from './ops.js';
