@@ -31,9 +31,9 @@ export const FORWARD_MARGIN_MS = 1000;
 
 /**
  * Calls only the leader can answer: lease keep-alives and TimeToLive (lease expiry is tracked
- * by the leader alone), learner promotion (checked against the leader's view of the
- * learner's log) and member addition (checked against the leader's applied cluster state). A follower forwards them over the peer transport; the leader answers them
- * through peerHandlers().
+ * by the leader alone), learner promotion (checked against the leader's view of the learner's
+ * log) and member addition (checked against the leader's applied cluster state). A follower
+ * forwards them over the peer transport; the leader answers them through peerHandlers().
  */
 export class LeaderCalls {
   constructor(private readonly target: LeaderCallsTarget) {}

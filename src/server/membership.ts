@@ -53,10 +53,11 @@ export class MembershipChanges {
    * cluster state may lag the leader's, so a retried add checked there could pass and add a
    * second member with the same peer URLs (issue 15). The add waits (within the request
    * timeout) until the leader has applied everything committed and no other change is pending,
-   * then checks and proposes in one turn, so no change can come between. A change raft still
-   * refuses is checked again rather than re-proposed unchecked. Concurrent adds are serialized
-   * this way, as etcd serializes them; one still waiting at the request timeout fails with
-   * "request timed out", as in etcd.
+   * then checks and proposes in one turn (the proposer hands the change to raft before its
+   * first await), so no change can come between. A change raft still refuses is checked again
+   * rather than re-proposed unchecked. Concurrent adds are serialized this way, as etcd
+   * serializes them; one still waiting at the request timeout fails with "request timed out",
+   * as in etcd.
    */
   async add(peerUrls: readonly string[], isLearner: boolean, signal?: AbortSignal): Promise<MemberInfo> {
     const normalized = normalizeUrls(peerUrls);
