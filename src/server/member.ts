@@ -121,7 +121,7 @@ export class Member implements ServerPort {
     return this.options.heartbeatIntervalMs;
   }
 
-  private get requestTimeoutMs(): number {
+  get requestTimeoutMs(): number {
     // etcd: 5 s plus two election timeouts.
     return 5000 + 2 * this.options.electionTimeoutMs;
   }
@@ -287,6 +287,7 @@ export class Member implements ServerPort {
       readBarrier: () => this.readIndex.wait(),
       currentLeader: (signal) => this.proposer.currentLeader(signal),
       promoteOnLeader: (id, signal) => this.membership.promote(id, signal),
+      addOnLeader: (peerUrls, isLearner, signal) => this.membership.add(peerUrls, isLearner, signal),
     });
     this.removal = new RemovalHandling({
       memberId: this.memberId,
@@ -387,8 +388,14 @@ export class Member implements ServerPort {
   }
 
   /** Proposes a membership change whose context carries `requestId`; resolves with the member list. */
-  proposeConfChange(requestId: bigint, change: ConfChange, signal?: AbortSignal): Promise<unknown> {
-    return this.proposer.proposeConfChange(requestId, change, signal);
+  proposeConfChange(requestId: bigint, change: ConfChange, signal?: AbortSignal, options?: { readonly retryDropped?: boolean }): Promise<unknown> {
+    return this.proposer.proposeConfChange(requestId, change, signal, options);
+  }
+
+  /** MembershipTarget.confChangeReady: raft's own rules for a conf change, plus a cluster state with everything committed applied. */
+  confChangeReady(): boolean {
+    const raft = this.rawNode.raft;
+    return raft.role === 'leader' && this.state.appliedIndex >= raft.raftLog.committed && raft.pendingConfIndex <= raft.raftLog.applied && raft.committedEntryInCurrentTerm();
   }
 
   linearizableReadBarrier(signal?: AbortSignal): Promise<void> {
@@ -414,8 +421,9 @@ export class Member implements ServerPort {
     return this.cluster.memberList();
   }
 
+  /** Checked against the leader's applied cluster state: a follower forwards it (issue 15). */
   addMember(peerUrls: readonly string[], isLearner: boolean, signal?: AbortSignal): Promise<MemberInfo> {
-    return this.membership.add(peerUrls, isLearner, signal);
+    return this.leaderCalls.addMember(peerUrls, isLearner, signal);
   }
 
   removeMember(id: bigint, signal?: AbortSignal): Promise<void> {

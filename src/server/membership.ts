@@ -1,5 +1,8 @@
 import { create, toBinary } from '@bufbuild/protobuf';
+import { linkSignals, sleep } from '../base/abort.js';
+import type { Clock } from '../base/clock.js';
 import type { ConfChangeSingle } from '../raft/index.js';
+import { ProposalDroppedError } from '../raft/index.js';
 import { RaftRequestSchema } from '../gen/conclave/internal_pb.js';
 import type { MemberInfo, ProposalRequest } from './api/ports.js';
 import type { CallIdentity } from './auth/caller.js';
@@ -18,12 +21,21 @@ export const PROMOTE_READY_RATIO = 0.9;
 export interface MembershipTarget {
   readonly cluster: ClusterState;
   readonly memberId: bigint;
-  readonly options: { readonly initialClusterToken: string; readonly clock: { nowMs(): number } };
+  readonly options: { readonly initialClusterToken: string; readonly clock: Clock; readonly heartbeatIntervalMs: number };
+  /** How long a request may wait for its change to apply (etcd's request timeout). */
+  readonly requestTimeoutMs: number;
   isLeader(): boolean;
+  /**
+   * Whether this member leads and a membership change proposed now is checked against a
+   * complete cluster state and accepted by raft: every committed entry is applied here, no
+   * earlier change is pending, and an entry of the leader's term is committed.
+   */
+  confChangeReady(): boolean;
   raftProgress(): ReadonlyMap<bigint, { match: number; recentActive: boolean; isLearner: boolean }> | undefined;
   raftLastIndex(): number;
   nextRequestId(): bigint;
-  proposeConfChange(requestId: bigint, change: ConfChange, signal?: AbortSignal): Promise<unknown>;
+  /** `retryDropped: false`: a change raft refuses now rejects with its ProposalDroppedError instead of being proposed again later. */
+  proposeConfChange(requestId: bigint, change: ConfChange, signal?: AbortSignal, options?: { readonly retryDropped?: boolean }): Promise<unknown>;
   propose(request: ProposalRequest, signal?: AbortSignal, caller?: CallIdentity): Promise<unknown>;
 }
 
@@ -36,9 +48,47 @@ export interface MembershipTarget {
 export class MembershipChanges {
   constructor(private readonly target: MembershipTarget) {}
 
+  /**
+   * On the leader only (a follower forwards MemberAdd here, see leader-calls.ts): a follower's
+   * cluster state may lag the leader's, so a retried add checked there could pass and add a
+   * second member with the same peer URLs (issue 15). The add waits (within the request
+   * timeout) until the leader has applied everything committed and no other change is pending,
+   * then checks and proposes in one turn (the proposer hands the change to raft before its
+   * first await), so no change can come between. A change raft still refuses is checked again
+   * rather than re-proposed unchecked. Concurrent adds are serialized this way, as etcd
+   * serializes them; one still waiting at the request timeout fails with "request timed out",
+   * as in etcd.
+   */
   async add(peerUrls: readonly string[], isLearner: boolean, signal?: AbortSignal): Promise<MemberInfo> {
-    const { cluster } = this.target;
     const normalized = normalizeUrls(peerUrls);
+    if (!this.target.isLeader()) throw serverError('notLeader');
+    const { clock } = this.target.options;
+    const deadline = new AbortController();
+    const cancelTimer = clock.setTimer(this.target.requestTimeoutMs, () => deadline.abort(serverError('timeout')));
+    const linked = linkSignals(signal, deadline.signal);
+    try {
+      for (;;) {
+        await this.untilConfChangeReady(linked.signal);
+        const member = this.checkAdd(normalized, isLearner);
+        try {
+          await this.propose([{ type: isLearner ? 'addLearner' : 'addVoter', nodeId: member.id }], member, linked.signal, false);
+          return member;
+        } catch (error) {
+          if (!(error instanceof ProposalDroppedError)) throw error;
+        }
+        // Refused for a reason confChangeReady does not see (a leadership transfer, the
+        // uncommitted-bytes limit): wait a heartbeat, then check everything again.
+        await sleep(clock, this.target.options.heartbeatIntervalMs, linked.signal);
+      }
+    } finally {
+      cancelTimer();
+      linked.dispose();
+    }
+  }
+
+  /** etcd's checks of an add against the (leader's, complete) cluster state; returns the member to add. */
+  private checkAdd(normalized: string[], isLearner: boolean): MemberInfo {
+    const { cluster } = this.target;
     for (const m of cluster.members.values()) {
       if (m.peerUrls.some((url) => normalized.includes(url))) throw serverError('peerUrlExist');
     }
@@ -50,9 +100,15 @@ export class MembershipChanges {
     }
     const id = computeMemberId(normalized, this.target.options.initialClusterToken, Date.now());
     if (cluster.members.has(id) || cluster.removed.has(id)) throw serverError('memberExist');
-    const member: MemberInfo = { id, name: '', peerUrls: normalized, clientUrls: [], isLearner };
-    await this.propose([{ type: isLearner ? 'addLearner' : 'addVoter', nodeId: id }], member, signal);
-    return member;
+    return { id, name: '', peerUrls: normalized, clientUrls: [], isLearner };
+  }
+
+  /** Polls every heartbeat: applying, and raft's pending change, move within a few ready passes. */
+  private async untilConfChangeReady(signal: AbortSignal): Promise<void> {
+    while (!this.target.confChangeReady()) {
+      if (!this.target.isLeader()) throw serverError('leaderChanged');
+      await sleep(this.target.options.clock, this.target.options.heartbeatIntervalMs, signal);
+    }
   }
 
   async remove(id: bigint, signal?: AbortSignal): Promise<void> {
@@ -108,10 +164,10 @@ export class MembershipChanges {
     if (started < Math.floor(total / 2) + 1) throw serverError('memberNotEnoughStarted');
   }
 
-  private async propose(changes: ConfChangeSingle[], member: MemberInfo, signal?: AbortSignal): Promise<void> {
+  private async propose(changes: ConfChangeSingle[], member: MemberInfo, signal?: AbortSignal, retryDropped = true): Promise<void> {
     const requestId = this.target.nextRequestId();
     const context = toBinary(RaftRequestSchema, create(RaftRequestSchema, { id: requestId, request: { case: 'memberUpdate', value: memberToPb(member) } }));
-    await this.target.proposeConfChange(requestId, { transition: 'auto', changes, context }, signal);
+    await this.target.proposeConfChange(requestId, { transition: 'auto', changes, context }, signal, { retryDropped });
   }
 }
 

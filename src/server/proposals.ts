@@ -56,9 +56,13 @@ export class Proposer {
     return this.proposeData(id, encodeRaftRequest(id, request, proposerStamp(caller)), (data) => rawNode.propose(data), signal);
   }
 
-  /** Proposes a membership change whose context carries `requestId`; resolves with the member list. */
-  async proposeConfChange(requestId: bigint, change: ConfChange, signal?: AbortSignal): Promise<unknown> {
-    return this.proposeData(requestId, change.context, () => this.target.rawNode.proposeConfChange(change), signal);
+  /**
+   * Proposes a membership change whose context carries `requestId`; resolves with the member
+   * list. `retryDropped: false` rejects with raft's ProposalDroppedError when raft refuses the
+   * change now, for a caller that must check it again before proposing it again (membership.ts).
+   */
+  async proposeConfChange(requestId: bigint, change: ConfChange, signal?: AbortSignal, options: { readonly retryDropped?: boolean } = {}): Promise<unknown> {
+    return this.proposeData(requestId, change.context, () => this.target.rawNode.proposeConfChange(change), signal, options.retryDropped ?? true);
   }
 
   /** Hands an applied entry's outcome to the caller waiting on `requestId` here, if any. */
@@ -97,7 +101,7 @@ export class Proposer {
     this.waits.cancelAll(reason);
   }
 
-  private async proposeData(id: bigint, data: Uint8Array, submit: (data: Uint8Array) => void, signal: AbortSignal | undefined): Promise<unknown> {
+  private async proposeData(id: bigint, data: Uint8Array, submit: (data: Uint8Array) => void, signal: AbortSignal | undefined, retryDropped = true): Promise<unknown> {
     const { clock, rawNode } = this.target;
     if (this.target.isStopped()) throw serverError('stopped');
     if (signal?.aborted) throw signal.reason;
@@ -118,7 +122,7 @@ export class Proposer {
           this.target.kick();
           break;
         } catch (error) {
-          if (!(error instanceof ProposalDroppedError)) throw error;
+          if (!(error instanceof ProposalDroppedError) || !retryDropped) throw error;
           if (clock.nowMs() >= deadline) throw serverError(rawNode.raft.lead === 0n ? 'noLeader' : 'timeout');
           await this.waitForLeader(deadline, signal);
         }

@@ -57,8 +57,13 @@ export class SimAutoPromotion {
     const changes = new MembershipChanges({
       cluster,
       memberId: leader.raft.id,
-      options: { initialClusterToken: 'sim', clock: this.clock },
+      // heartbeatIntervalMs, requestTimeoutMs and confChangeReady serve MemberAdd only.
+      options: { initialClusterToken: 'sim', clock: this.clock, heartbeatIntervalMs: 1 },
+      requestTimeoutMs: 1000,
       isLeader: () => true,
+      confChangeReady: () => {
+        throw new Error('not used by promote');
+      },
       raftProgress: () => progress,
       raftLastIndex: () => leader.raft.raftLog.lastIndex(),
       nextRequestId: () => 1n,
