@@ -111,7 +111,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       { id: 2, prefix, startRevision, prevKv: false, noPut: false, noDelete: true },
       { id: 3, prefix: `${prefix}lease/`, startRevision, prevKv: true, noPut: true, noDelete: false },
     ];
-    const watchers = specs.map((spec) => new RawWatcher(cluster.endpoints(), spec, skew));
 
     // Leader changes (a term moving on any member), for the lease bound.
     const leaderChanges: number[] = [];
@@ -138,6 +137,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // (etcd-io/etcd#15220, fixed by #15237); our checker catches that on the 3.4.23 here, so
     // against etcd only the periodic notifications (held back while a watcher catches up) are checked.
     const requestProgress = options.system === 'conclave' || options.plant?.has('etcd-progress-requests') === true;
+    const watchers = specs.map((spec) => new RawWatcher(cluster.endpoints(), spec, skew, requestProgress));
     const progressing = (async () => {
       while (requestProgress && !stop.signal.aborted) {
         for (const w of watchers) w.requestProgress();

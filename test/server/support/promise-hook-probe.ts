@@ -62,6 +62,9 @@ try {
     await client.get('probe/a');
     await client.get('probe/a').serializable();
     const watcher = client.watch('probe/w');
+    // Created before the put: a watch from "now" sees only writes after its creation (the
+    // watch stream and unary calls need not share a connection).
+    await watcher.ready();
     await client.put('probe/w', 'x');
     await watcher.next();
     await watcher.return?.();
