@@ -1,3 +1,4 @@
+import type { ProposerStamp } from './auth/caller.js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { ConfChange, ConfState, Entry } from '../raft/index.js';
 import { decodeConfChange } from '../raft/index.js';
@@ -200,6 +201,6 @@ function writes(request: RaftRequest['request']): boolean {
 }
 
 /** Encodes the envelope of a proposal. */
-export function encodeRaftRequest(id: bigint, request: RaftRequest['request'], proposer: { username: string; authRevision: bigint; internal: boolean } = { username: '', authRevision: 0n, internal: true }): Uint8Array {
+export function encodeRaftRequest(id: bigint, request: RaftRequest['request'], proposer: ProposerStamp): Uint8Array {
   return toBinary(RaftRequestSchema, create(RaftRequestSchema, { id, request, ...proposer }));
 }

@@ -16,8 +16,6 @@ import { ServerError } from '../errors.js';
 const GRPC_CODE_NAMES: Record<number, string> = { 3: 'InvalidArgument', 7: 'PermissionDenied', 9: 'FailedPrecondition', 16: 'Unauthenticated' };
 import type { Access } from './permissions.js';
 
-export type { CallIdentity } from './caller.js';
-
 export class AuthGate {
   constructor(
     readonly store: AuthStore,
