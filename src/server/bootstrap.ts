@@ -8,7 +8,7 @@ import type { MemberInfo } from './api/ports.js';
 import { CLUSTER_STATE_KEY, ClusterState } from './cluster-state.js';
 import { computeClusterId, computeMemberId } from './ids.js';
 import type { ResolvedMemberOptions } from './member-options.js';
-import { GrpcPeerTransport } from './peer/grpc-peer-transport.js';
+import { NetworkPeerTransport } from './peer/network-peer-transport.js';
 
 /**
  * The first start of a member of a new cluster: the bootstrap snapshot holds the initial
@@ -47,7 +47,7 @@ export async function discoverCluster(options: ResolvedMemberOptions, initial: M
     for (const url of urls) {
       if (mine.has(url)) continue;
       try {
-        const info = await GrpcPeerTransport.callUrl<unknown>(url, 'clusterInfo', {}, 5000, options.peerTls);
+        const info = await NetworkPeerTransport.callUrl<unknown>(url, 'clusterInfo', {}, 5000, options.peerTls);
         const cluster = ClusterState.decode(toBinary(ClusterStateSchema, info as never));
         const me = [...cluster.members.values()].find((m) => m.peerUrls.some((u) => mine.has(u)));
         if (me === undefined) throw new ConclaveError('ERR_NOT_ADDED', `the cluster at ${url} has no member with peer URLs ${[...mine].join(',')}: add it with MemberAdd first`);

@@ -8,7 +8,7 @@ import type { MemberOptions } from './member-options.js';
 import { MEMBER_DEFAULTS } from './member-options.js';
 import { createServer } from 'node:net';
 import { ConclaveError } from '../base/errors.js';
-import { GrpcPeerTransport } from './peer/grpc-peer-transport.js';
+import { NetworkPeerTransport } from './peer/network-peer-transport.js';
 import { tlsSettingsFor } from './tls.js';
 import { ServerCredentials } from '@grpc/grpc-js';
 import { MemberMetrics } from './metrics/member-metrics.js';
@@ -41,10 +41,10 @@ export async function startMember(options: MemberOptions): Promise<RunningMember
   // Like etcd, make sure the listen addresses are free before touching the data directory: a
   // start that fails on a busy port must not leave a freshly bootstrapped member behind.
   await assertAddressesFree([...(options.listenClientUrls ?? MEMBER_DEFAULTS.listenClientUrls), ...(options.listenPeerUrls ?? MEMBER_DEFAULTS.listenPeerUrls), ...(options.listenMetricsUrls ?? [])]);
-  let transport: GrpcPeerTransport | undefined;
+  let transport: NetworkPeerTransport | undefined;
   const metrics = new MemberMetrics();
   const member = await Member.start(options, (m, events) => {
-    transport = new GrpcPeerTransport({
+    transport = new NetworkPeerTransport({
       memberId: m.memberId,
       listenPeerUrls: m.options.listenPeerUrls,
       tls: m.options.peerTls,

@@ -14,6 +14,7 @@ import {
   CompactionRequestSchema, DeleteRangeRequestSchema, LeaseGrantRequestSchema, LeaseKeepAliveRequestSchema, PutRequestSchema, RangeRequestSchema, TxnRequestSchema, WatchRequestSchema,
 } from '../../src/gen/etcdserverpb/rpc_pb.js';
 import { decodeMessage, encodeBatch, PeerMessageError } from '../../src/server/peer/codec.js';
+import { FrameReader, RAFT_STREAM_PREAMBLE, RaftStreamFrameError, encodeFrame } from '../../src/server/peer/frames.js';
 import {
   CodecError, SnapshotCorruptError, WalCorruptError, decodeConfState, decodeEntry, decodeHardState, decodeSegmentHeader, decodeSnapshotMarker,
   encodeConfState, encodeEntry, encodeHardState, encodeSegmentHeader, encodeSnapshotMarker,
@@ -55,6 +56,21 @@ export const TARGETS: readonly FuzzTarget[] = [
     decode: (bytes) => {
       const decoded = fromBinary(MessageBatchSchema, bytes);
       for (const m of decoded.messages) decodeMessage(m);
+    },
+  },
+  {
+    // What the peer port's raft stream reads: the preamble, then frames of MessageBatch bytes.
+    name: 'peer raft stream',
+    valid: Buffer.concat([RAFT_STREAM_PREAMBLE, encodeFrame(batch), encodeFrame(batch)]),
+    decode: (bytes) => {
+      const reader = new FrameReader(4096, true);
+      // Fed in two pieces, as a socket may deliver it.
+      const cut = bytes.length >> 1;
+      for (const chunk of [bytes.subarray(0, cut), bytes.subarray(cut)]) {
+        for (const payload of reader.push(Buffer.from(chunk))) {
+          for (const m of fromBinary(MessageBatchSchema, payload).messages) decodeMessage(m);
+        }
+      }
     },
   },
   protobufTarget('client RangeRequest', RangeRequestSchema, toBinary(RangeRequestSchema, create(RangeRequestSchema, { key: encoder.encode('a'), rangeEnd: encoder.encode('b'), limit: 10n, revision: 5n }))),
@@ -99,7 +115,7 @@ export const TARGETS: readonly FuzzTarget[] = [
 
 /** Whether `error` is a clear, expected refusal (and not a crash). */
 export function isClearError(error: unknown): boolean {
-  if (error instanceof CodecError || error instanceof WalCorruptError || error instanceof SnapshotCorruptError || error instanceof PeerMessageError) return true;
+  if (error instanceof CodecError || error instanceof WalCorruptError || error instanceof SnapshotCorruptError || error instanceof PeerMessageError || error instanceof RaftStreamFrameError) return true;
   // protobuf-es's binary reader refuses with these (RangeError for a short buffer, TypeError
   // from its fatal UTF-8 decoder for a bad string field); gRPC answers them as a failed call.
   return error instanceof Error && PROTOBUF_REFUSALS.test(error.message);

@@ -4,6 +4,7 @@
 // a gRPC error status, and the member must still serve a linearizable put and get afterwards.
 // FUZZ_PORT_RUNS sets the inputs per method (default 150).
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client as GrpcClient, credentials, status } from '@grpc/grpc-js';
@@ -14,6 +15,8 @@ import type { RunningMember } from '../../src/server/index.js';
 import { freeLoopbackPorts } from '../../src/testing/free-ports.js';
 import { Client } from '../../src/index.js';
 import { TARGETS, mutate } from './decoders.js';
+import { FrameReader, RAFT_STREAM_PREAMBLE, encodeFrame } from '../../src/server/peer/frames.js';
+import { MAX_PEER_MESSAGE_BYTES } from '../../src/server/peer/network-peer-transport.js';
 
 const RUNS = Number(process.env.FUZZ_PORT_RUNS ?? 150);
 const passthrough = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
@@ -65,6 +68,39 @@ function streamOnce(client: GrpcClient, path: string, frames: readonly Uint8Arra
     // Whatever the server made of the frames, close our side; it must answer or end.
     setTimeout(() => call.end(), 50);
     setTimeout(() => finish(status.OK), 3000);
+  });
+}
+
+/**
+ * Writes `bytes` on a raw raft stream connection (the member's own peer protocol) and half-closes
+ * it. Resolves with how the member ended it and the ack frames it sent back; every byte it
+ * sends must be a well-formed ack frame.
+ */
+function rawStreamOnce(bytes: readonly Buffer[]): Promise<{ readonly acks: number; readonly closedByServer: boolean }> {
+  return new Promise((resolve, reject) => {
+    const [host, port] = peerAddress.split(':');
+    const socket = connect({ host: host!, port: Number(port) });
+    const reader = new FrameReader(64 * 1024, false);
+    let acks = 0;
+    let closedByServer = false;
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        acks += reader.push(chunk).length;
+      } catch (error) {
+        reject(error as Error);
+      }
+    });
+    socket.on('end', () => {
+      closedByServer = true;
+    });
+    socket.on('error', () => {
+      closedByServer = true;
+    });
+    socket.on('close', () => resolve({ acks, closedByServer }));
+    for (const chunk of bytes) socket.write(chunk);
+    // Give the member time to answer, then close our side if it has not closed its own.
+    setTimeout(() => socket.end(), 50);
+    setTimeout(() => socket.destroy(), 3000);
   });
 }
 
@@ -120,4 +156,25 @@ describe('live ports fed malformed input', () => {
     }), { numRuns: Math.ceil(RUNS / 3), seed: 23 });
     await stillServes();
   }, 300_000);
+
+  it('peer port raw raft stream: junk after the preamble is acknowledged or ends the connection, the member keeps serving', async () => {
+    const junkFrame = fc.oneof(
+      input('peer MessageBatch').map((payload) => encodeFrame(payload)),
+      fc.uint8Array({ maxLength: 512 }).map((bytes) => Buffer.from(bytes)),
+    );
+    await fc.assert(fc.asyncProperty(fc.array(junkFrame, { minLength: 1, maxLength: 4 }), fc.boolean(), async (frames, withPreamble) => {
+      const outcome = await rawStreamOnce([...(withPreamble ? [RAFT_STREAM_PREAMBLE] : []), ...frames]);
+      expect(outcome.acks).toBeLessThanOrEqual(frames.length);
+      if (!withPreamble && frames[0]![0] !== 0x50) expect(outcome.acks).toBe(0); // not a raft stream, and no HTTP/2 preface either
+    }), { numRuns: Math.ceil(RUNS / 3), seed: 24 });
+    await stillServes();
+  }, 300_000);
+
+  it('peer port raw raft stream: a frame announcing more than the limit ends the connection before any of it is read', async () => {
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(MAX_PEER_MESSAGE_BYTES + 1);
+    const outcome = await rawStreamOnce([RAFT_STREAM_PREAMBLE, header]);
+    expect(outcome).toEqual({ acks: 0, closedByServer: true });
+    await stillServes();
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { createServer as createHttpServer } from 'node:http';
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import type { Server as NetServer, Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -29,42 +29,60 @@ export interface SharedTlsSettings {
 
 type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** Where a connection that is not HTTP/2 goes (the HTTP/1.1 server, or the peer port's raft streams). */
+export type ConnectionSink = (socket: Socket) => void;
+
 /**
  * One plaintext TCP listener serving both gRPC and HTTP/1.1, as etcd serves both on a client
  * URL: the first bytes of each connection decide (see routeByPreface).
  */
 export function listenShared(host: string, port: number, h2: H2Sink, http: HttpHandler): Promise<SharedListener> {
-  const httpServer = createHttpServer(http);
-  const sockets = new Set<Socket>();
-  // TCP_NODELAY on accepted sockets, as Go sets it on etcd's: a response's trailers follow its
-  // data in a second write, which Nagle's algorithm would otherwise hold for the client's ACK.
-  const server: NetServer = createNetServer({ noDelay: true }, (socket) => {
-    track(sockets, socket);
-    socket.on('error', () => socket.destroy());
-    routeByPreface(socket, h2, httpServer);
-  });
-  return listenOn(server, host, port, () => dropAll(httpServer, sockets));
+  return listenRouted(host, port, undefined, h2, httpSink(http));
 }
 
 /**
  * One TLS listener serving both gRPC and HTTP/1.1 on an https client URL, as etcd serves
- * gRPC and /metrics, /health on one port: this listener terminates TLS itself, then hands the
- * decrypted socket on. grpc-js gets h2 connections through an insecure connection injector
- * (TLS is already done; the socket is still a TLSSocket, so a handler's getAuthContext() sees
- * the verified client certificate). Any other connection is routed by its first bytes, as on
- * a plain port, so a gRPC client that negotiated http/1.1 or no ALPN still reaches grpc-js.
+ * gRPC and /metrics, /health on one port (see listenRouted).
  */
 export function listenSharedTls(host: string, port: number, tls: SharedTlsSettings, h2: H2Sink, http: HttpHandler): Promise<SharedListener> {
-  const httpServer = createHttpServer(http);
+  return listenRouted(host, port, { settings: tls, chooseProtocol }, h2, httpSink(http));
+}
+
+/**
+ * A listener whose connections are routed by their first bytes: the HTTP/2 preface to
+ * grpc-js, anything else to `other`. With `tls` it terminates TLS itself, then hands the
+ * decrypted socket on: grpc-js gets h2 connections through an insecure connection injector
+ * (TLS is already done; the socket is still a TLSSocket, so a handler's getAuthContext() sees
+ * the verified client certificate), and a connection whose ALPN is not h2 is routed by its
+ * first bytes as on a plain port, so a gRPC client that negotiated http/1.1 or no ALPN still
+ * reaches grpc-js.
+ */
+export function listenRouted(
+  host: string,
+  port: number,
+  tls: { readonly settings: SharedTlsSettings; readonly chooseProtocol: (offered: readonly string[]) => string | undefined } | undefined,
+  h2: H2Sink,
+  other: ConnectionSink,
+): Promise<SharedListener> {
   const sockets = new Set<Socket>();
+  if (tls === undefined) {
+    // TCP_NODELAY on accepted sockets, as Go sets it on etcd's: a response's trailers follow its
+    // data in a second write, which Nagle's algorithm would otherwise hold for the client's ACK.
+    const server: NetServer = createNetServer({ noDelay: true }, (socket) => {
+      track(sockets, socket);
+      socket.on('error', () => socket.destroy());
+      routeByPreface(socket, h2, other);
+    });
+    return listenOn(server, host, port, () => dropAll(sockets));
+  }
   const server = createTlsServer({
     noDelay: true, // as on the plain listener
-    cert: tls.cert,
-    key: tls.key,
-    ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-    requestCert: tls.clientCertAuth,
-    rejectUnauthorized: tls.clientCertAuth,
-    ALPNCallback: ({ protocols }) => chooseProtocol(protocols),
+    cert: tls.settings.cert,
+    key: tls.settings.key,
+    ...(tls.settings.ca === undefined ? {} : { ca: tls.settings.ca }),
+    requestCert: tls.settings.clientCertAuth,
+    rejectUnauthorized: tls.settings.clientCertAuth,
+    ALPNCallback: ({ protocols }) => tls.chooseProtocol(protocols),
     // Node's default already, stated because the TLS tests and docs promise it.
     minVersion: 'TLSv1.2',
   });
@@ -75,9 +93,14 @@ export function listenSharedTls(host: string, port: number, tls: SharedTlsSettin
   server.on('secureConnection', (socket: TLSSocket) => {
     socket.on('error', () => socket.destroy());
     if (socket.alpnProtocol === 'h2') h2.injectConnection(socket);
-    else routeByPreface(socket, h2, httpServer);
+    else routeByPreface(socket, h2, other);
   });
-  return listenOn(server, host, port, () => dropAll(httpServer, sockets));
+  return listenOn(server, host, port, () => dropAll(sockets));
+}
+
+function httpSink(http: HttpHandler): ConnectionSink {
+  const httpServer = createHttpServer(http);
+  return (socket) => httpServer.emit('connection', socket);
 }
 
 /**
@@ -100,11 +123,11 @@ export function listenHttp(host: string, port: number, http: HttpHandler): Promi
 }
 
 /**
- * Sends a connection that opens with the HTTP/2 preface to grpc-js, anything else to the
- * HTTP/1.1 handler (/metrics, /health, ...). The bytes read to decide are put back before the
- * connection is handed on.
+ * Sends a connection that opens with the HTTP/2 preface to grpc-js, anything else to `other`
+ * (the HTTP/1.1 handler for /metrics, /health, ...; the raft stream on the peer port). The
+ * bytes read to decide are put back before the connection is handed on.
  */
-function routeByPreface(socket: Socket, h2: H2Sink, httpServer: HttpServer): void {
+function routeByPreface(socket: Socket, h2: H2Sink, other: ConnectionSink): void {
   let seen = Buffer.alloc(0);
   const decide = (chunk: Buffer): void => {
     seen = Buffer.concat([seen, chunk]);
@@ -117,7 +140,7 @@ function routeByPreface(socket: Socket, h2: H2Sink, httpServer: HttpServer): voi
     socket.pause();
     socket.unshift(seen);
     if (isH2Prefix) h2.injectConnection(socket);
-    else httpServer.emit('connection', socket);
+    else other(socket);
     process.nextTick(() => socket.resume());
   };
   socket.once('data', decide);
@@ -128,8 +151,8 @@ function track(sockets: Set<Socket>, socket: Socket): void {
   socket.once('close', () => sockets.delete(socket));
 }
 
-function dropAll(httpServer: HttpServer, sockets: Set<Socket>): void {
-  httpServer.closeAllConnections();
+/** Ends every accepted connection (the raw sockets: a TLS or HTTP connection ends with its socket). */
+function dropAll(sockets: Set<Socket>): void {
   for (const socket of sockets) socket.destroy();
 }
 
