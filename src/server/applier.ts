@@ -126,8 +126,24 @@ export class Applier {
           outcome = this.refuseUnlessApplied(position, serverError('memberNotFound'));
           break;
         }
+        // Checked again here, as etcd's ValidateConfigurationChange checks an update when it is
+        // applied: the proposer checked its own view, which two updates proposed before either
+        // applied (or one through a follower behind the leader) both pass. Every member applies
+        // the same log in the same order, so all of them refuse the same update.
+        if ([...cluster.members.values()].some((m) => m.id !== attributes.id && m.peerUrls.some((url) => attributes.peerUrls.includes(url)))) {
+          outcome = this.refuseUnlessApplied(position, serverError('peerUrlExist'));
+          break;
+        }
         outcome = fromResult(store.applyWith(position, (txn) => {
-          cluster.members.set(attributes.id, { ...member, peerUrls: attributes.peerUrls, ...(attributes.name === '' ? {} : { name: attributes.name }), ...(attributes.clientUrls.length === 0 ? {} : { clientUrls: attributes.clientUrls }) });
+          // Empty fields keep what the member has: a member's own publish (member-services.ts)
+          // sends no peer URLs, as etcd's ClusterAttributes carry none, so it cannot undo a
+          // MemberUpdate applied while the publish was in flight; MemberUpdate always has some.
+          cluster.members.set(attributes.id, {
+            ...member,
+            ...(attributes.peerUrls.length === 0 ? {} : { peerUrls: attributes.peerUrls }),
+            ...(attributes.name === '' ? {} : { name: attributes.name }),
+            ...(attributes.clientUrls.length === 0 ? {} : { clientUrls: attributes.clientUrls }),
+          });
           this.writeCluster(txn);
         }));
         break;

@@ -103,11 +103,12 @@ function backendCommitter(target: ServicesTarget): MemberService {
  * "publish"), so MemberList shows every member's client URLs. Retried until it lands.
  */
 async function publishAttributes(target: ServicesTarget): Promise<void> {
-  const { name, advertiseClientUrls, initialAdvertisePeerUrls, clock, electionTimeoutMs, logger } = target.options;
+  const { name, advertiseClientUrls, clock, electionTimeoutMs, logger } = target.options;
   while (!target.isStopped()) {
     const me = target.cluster.members.get(target.memberId);
     if (me !== undefined && me.name === name && me.clientUrls.join(',') === advertiseClientUrls.join(',')) return;
-    const attributes: MemberInfo = { id: target.memberId, name, peerUrls: me?.peerUrls ?? initialAdvertisePeerUrls, clientUrls: advertiseClientUrls, isLearner: me?.isLearner ?? false };
+    // No peer URLs: the applier keeps the member's current ones (a MemberUpdate may change them meanwhile).
+    const attributes: MemberInfo = { id: target.memberId, name, peerUrls: [], clientUrls: advertiseClientUrls, isLearner: me?.isLearner ?? false };
     try {
       await target.propose({ case: 'memberUpdate', value: memberToPb(attributes) });
     } catch (error) {

@@ -120,3 +120,27 @@ describe('MemberAdd is validated on the leader (issue 15)', () => {
     });
   }, 60_000);
 });
+
+describe('MemberUpdate is validated when applied (issue 15)', () => {
+  it('two updates of different members to one peer URL, proposed before either applied: one is applied, the other refused', async () => {
+    const { members, spareUrl } = await startCluster();
+    const leader = await leaderOf(members);
+    const [a, b] = members.filter((m) => m !== leader).map((m) => m.member.memberId);
+    // Both pass the proposer's check (neither is applied yet); only the apply-time check can tell.
+    const results = await Promise.allSettled([leader.member.updateMember(a!, [spareUrl]), leader.member.updateMember(b!, [spareUrl])]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+    expect(refused.reason).toMatchObject({ grpcCode: FAILED_PRECONDITION, grpcMessage: PEER_URL_EXISTS });
+    const winner = results[0]!.status === 'fulfilled' ? a : b;
+    // The leader and the member not moved to the spare URL agree: one member holds it, and keeps
+    // it (a member's own publish of its name and client URLs, still in flight from its start,
+    // once undid the update by re-sending its old peer URLs).
+    const stillReachable = members.filter((m) => m.member.memberId !== winner);
+    await waitFor(() => {
+      for (const m of stillReachable) expect(withUrl(m, spareUrl).map((info) => info.id)).toEqual([winner]);
+    });
+    // Once every member's publish has applied (each record names its member), the URL is still the winner's.
+    await waitFor(() => expect(leader.member.members().map((info) => info.name).sort()).toEqual(['m0', 'm1', 'm2']));
+    for (const m of stillReachable) expect(withUrl(m, spareUrl).map((info) => info.id)).toEqual([winner]);
+  }, 60_000);
+});
