@@ -57,6 +57,6 @@ export function boundHold(held: HeldLock, options: BoundedHoldOptions, clock: Cl
     cancelWarning?.();
     cancelBound();
   };
-  held.onEnd(onGone);
+  held.whenEnded(onGone);
   return held;
 }

@@ -1,6 +1,6 @@
 /**
  * Connects a lock cycle's telemetry (telemetry/) to a held lock: the hold ends when the held
- * lock ends (HeldLock.onEnd), and its reason says how (released, bound reached, or lost and why).
+ * lock ends (HeldLock.whenEnded), and its reason says how (released, bound reached, or lost and why).
  */
 import { ConclaveError } from '../base/index.js';
 import type { Client } from '../client/index.js';
@@ -23,8 +23,9 @@ function causeOf(reason: unknown): LossCause | undefined {
 /** Reports the grant and, later, the end of the hold. */
 export function trackHold(cycle: LockCycle, held: HeldLock): HeldLock {
   cycle.granted(held.key, held.token);
-  // onEnd, not the signal: reading the signal would start an ownership watch per cycle.
-  held.onEnd((reason) => cycle.end(causeOf(reason)));
+  // whenEnded, not the signal: reading the signal would start an ownership watch per cycle;
+  // and a plain unlock is reported without building its LockReleasedError.
+  held.whenEnded((end) => cycle.end(end.unlocked ? undefined : causeOf(end.reason())));
   return held;
 }
 

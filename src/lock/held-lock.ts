@@ -20,6 +20,14 @@ export interface HeldLockInit {
   readonly releaseLocal: () => void;
 }
 
+/** How a held lock ended, as whenEnded() reports it. */
+export interface LockEnd {
+  /** The signal's abort reason (built on the first call). */
+  reason(): unknown;
+  /** True when the holder called unlock() (the reason is then a LockReleasedError). */
+  readonly unlocked: boolean;
+}
+
 export class HeldLock implements AsyncDisposable {
   /** The lock key, `<name>/<lease id in hex>` (relative to the client's namespace). */
   readonly key: string;
@@ -32,8 +40,12 @@ export class HeldLock implements AsyncDisposable {
   readonly revision: bigint;
   /** Created when someone needs the signal (a reader, or the ownership watch). */
   private controller: AbortController | undefined;
-  /** Set once the lock is released or lost: the reason, built only when someone asks for it. */
-  private ended: { reason: () => unknown } | undefined;
+  /**
+   * Set once the lock is released or lost: the reason, built only when someone asks for it
+   * (a plain unlock that nobody watches builds no error object, and captures no stack), and
+   * whether it was a plain unlock().
+   */
+  private ended: { reason: () => unknown; unlocked: boolean } | undefined;
   private readonly client: Client;
   private readonly session: Session;
   private readonly releaseLocal: () => void;
@@ -41,7 +53,7 @@ export class HeldLock implements AsyncDisposable {
   private unlocking: Promise<void> | undefined;
   private watchStarted = false;
   /** Told once when the lock ends; unlike the signal, listening starts no watch. */
-  private endListeners: ((reason: unknown) => void)[] | undefined;
+  private endListeners: ((end: LockEnd) => void)[] | undefined;
 
   constructor(init: HeldLockInit) {
     this.key = init.key;
@@ -87,8 +99,17 @@ export class HeldLock implements AsyncDisposable {
    * of `signal` or `held` started that watch.
    */
   onEnd(listener: (reason: unknown) => void): void {
+    this.whenEnded((end) => listener(end.reason()));
+  }
+
+  /**
+   * Like onEnd, but the reason is built only if the listener asks for it: the library's
+   * per-cycle bookkeeping (telemetry, bounded holds) uses this, so that a lock+unlock costs no
+   * error object. `unlocked` is true for a plain unlock() (reason: LockReleasedError).
+   */
+  whenEnded(listener: (end: LockEnd) => void): void {
     if (this.ended !== undefined) {
-      listener(this.ended.reason());
+      listener(this.ended);
       return;
     }
     (this.endListeners ??= []).push(listener);
@@ -104,7 +125,7 @@ export class HeldLock implements AsyncDisposable {
 
   /** Deletes the lock key and releases the lock. Idempotent. */
   unlock(): Promise<void> {
-    return this.release(new LockReleasedError(this.key));
+    return this.releaseWith(() => new LockReleasedError(this.key), true);
   }
 
   /**
@@ -112,8 +133,16 @@ export class HeldLock implements AsyncDisposable {
    * ERR_LOCK_HOLD_EXPIRED). Idempotent: the first reason wins.
    */
   release(reason: unknown): Promise<void> {
+    return this.releaseWith(() => reason, false);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.unlock();
+  }
+
+  private releaseWith(makeReason: () => unknown, unlocked: boolean): Promise<void> {
     this.unlocking ??= (async () => {
-      this.end(() => reason);
+      this.end(makeReason, unlocked);
       try {
         if (!this.session.lost) await this.client.deleteOwnKey(this.key);
       } finally {
@@ -123,15 +152,11 @@ export class HeldLock implements AsyncDisposable {
     return this.unlocking;
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.unlock();
-  }
-
   private lose(why: string, cause: unknown, lossCause: LockLostError['lossCause']): void {
-    this.end(() => new LockLostError(this.key, why, cause, lossCause));
+    this.end(() => new LockLostError(this.key, why, cause, lossCause), false);
   }
 
-  private end(makeReason: () => unknown): void {
+  private end(makeReason: () => unknown, unlocked: boolean): void {
     if (this.ended !== undefined) return;
     let reason: unknown;
     let made = false;
@@ -143,13 +168,14 @@ export class HeldLock implements AsyncDisposable {
         }
         return reason;
       },
+      unlocked,
     };
     this.detachSession();
     // Someone holds the signal (or the ownership watch runs on it): abort it now.
     if (this.controller !== undefined) this.controller.abort(this.ended.reason());
     const listeners = this.endListeners;
     this.endListeners = undefined;
-    if (listeners !== undefined) for (const listener of listeners) listener(this.ended.reason());
+    if (listeners !== undefined) for (const listener of listeners) listener(this.ended);
   }
 
   private signalController(): AbortController {

@@ -4,7 +4,7 @@ export type { LockOptions, MutexOptions } from './mutex.js';
 export type { HandoffInfo } from './lock-delay.js';
 export type { BoundedHoldOptions, ExpiryWarning } from './bounded-hold.js';
 export { HeldLock } from './held-lock.js';
-export type { HeldLockInit } from './held-lock.js';
+export type { HeldLockInit, LockEnd } from './held-lock.js';
 export { FencingGuard } from './fencing.js';
 export type { FencingGuardOptions } from './fencing.js';
 export { LockTimeoutError, SessionExpiredError, LockLostError, LockReleasedError, LockHoldExpiredError, StaleTokenError } from './errors.js';

@@ -17,7 +17,8 @@ import type { Session } from '../lease/index.js';
 import { LockTimeoutError, SessionExpiredError } from './errors.js';
 import { HeldLock } from './held-lock.js';
 import { acquireLocal, isLocallyBusy } from './local-queue.js';
-import { abortOnDelete, waitForPredecessors } from './wait.js';
+import { abortOnDelete, waitForDelete } from './wait.js';
+import type { OwnKeyGuard } from './wait.js';
 import { HandoffObserver } from './lock-delay.js';
 import type { HandoffInfo } from './lock-delay.js';
 import { boundHold, checkHoldOptions } from './bounded-hold.js';
@@ -146,20 +147,19 @@ export class Mutex {
       () => new SessionExpiredError(`lock ${JSON.stringify(this.name)}`, 'the waiter key was deleted (lease revoked or expired)'));
     const handoff = this.lockDelayMs > 0 ? new HandoffObserver(this.client, this.prefix, attempt.myRevision, attempt.header, this.clock) : undefined;
     try {
-      await waitForPredecessors(this.client, this.prefix, attempt.myRevision - 1n, ownKey);
+      let confirmedAt = await this.waitForTurn(attempt.myRevision, ownKey);
       if (handoff !== undefined) {
         const info = await handoff.settle(this.lockDelayMs, ownKey.signal);
         recordLockDelay(this.name, info.delayedMs, info.cause);
         this.options.onHandoff?.(info);
+        // The lock-delay waited after the read that saw our key: look again.
+        const mine = await this.client.get(this.key).signal(ownKey.current);
+        const kv = mine.kvs[0];
+        if (kv === undefined || kv.createRevision !== attempt.myRevision) throw this.keyGone();
+        confirmedAt = mine.header.revision;
       }
-      // The wait may end because our lease expired and the server deleted our key along with
-      // the others: check the key is still ours before reporting success.
-      const mine = await this.client.get(this.key).signal(ownKey.current);
-      const kv = mine.kvs[0];
-      if (kv === undefined || kv.createRevision !== attempt.myRevision || this.session.lost) {
-        throw new SessionExpiredError(`lock ${JSON.stringify(this.name)}`, this.session.signal.reason);
-      }
-      return this.confirm(attempt.myRevision, mine.header.revision, releaseLocal);
+      if (this.session.lost) throw this.keyGone();
+      return this.confirm(attempt.myRevision, confirmedAt, releaseLocal);
     } catch (error) {
       if (!this.session.lost) await this.client.deleteOwnKey(this.key).catch(() => {});
       throw error;
@@ -167,6 +167,31 @@ export class Mutex {
       handoff?.dispose();
       ownKey.dispose();
     }
+  }
+
+  /**
+   * Waits until no contender queued before us is left (etcd's waitDeletes, predecessor only).
+   * Each round reads the two newest keys created at or before our revision: the first must be
+   * ours (the wait may end because our lease expired and the server deleted our key along with
+   * the others, so a turn is reported only on a read that still holds our key), the second is
+   * our immediate predecessor, whose deletion is then watched. One read answers both at one
+   * revision, so a hand-off costs one read after the predecessor's delete, not two. Resolves
+   * with the header revision of the read that found us first in line.
+   */
+  private async waitForTurn(myRevision: bigint, ownKey: OwnKeyGuard): Promise<bigint> {
+    for (;;) {
+      const result = await this.client.get(this.prefix).prefix().sort('create', 'descend').limit(2).maxCreateRevision(myRevision)
+        .signal(ownKey.current);
+      const [mine, predecessor] = result.kvs;
+      // Create revisions are unique under the prefix (our txn created only our key at ours).
+      if (mine === undefined || mine.createRevision !== myRevision || mine.key !== this.key) throw this.keyGone();
+      if (predecessor === undefined) return result.header.revision;
+      await waitForDelete(this.client, predecessor.keyBytes, result.header.revision, ownKey.signal, predecessor.createRevision);
+    }
+  }
+
+  private keyGone(): SessionExpiredError {
+    return new SessionExpiredError(`lock ${JSON.stringify(this.name)}`, this.session.signal.reason);
   }
 
   /** Puts our key unless it exists and reads the oldest contender, in one txn. */

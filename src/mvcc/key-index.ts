@@ -68,6 +68,16 @@ export class KeyIndex {
   /** The key as of revision `atRev`, or undefined if it did not exist then. */
   get(atRev: number): KeyAt | undefined {
     const d = this.data;
+    const open = this.open;
+    const openCount = d[open + COUNT]!;
+    // Reads near the head (the common case: every read at the current revision) are answered
+    // without walking the generations, which a key put and deleted in a loop (a lock key, a
+    // lease-bound key) piles up until the next compaction. Revisions grow from one generation
+    // to the next, so: the open generation started at or before atRev is the one to read...
+    if (openCount > 0 && d[open + HEADER]! <= atRev) return this.readBack(open, open + HEADER + 2 * (openCount - 1), atRev);
+    // ...and otherwise, a closed generation whose tombstone (the pair just before the open
+    // generation) is at or before atRev means the key did not exist at atRev.
+    if (open > 0 && d[open - 2]! <= atRev) return undefined;
     // The last generation whose first revision is <= atRev.
     let found = -1;
     for (let g = 0; g < d.length; g += HEADER + 2 * d[g + COUNT]!) {
@@ -78,8 +88,14 @@ export class KeyIndex {
     const last = found + HEADER + 2 * (n - 1);
     // A closed generation whose tombstone is at or before atRev: deleted at atRev.
     if (found !== this.open && d[last]! <= atRev) return undefined;
-    for (let at = last, back = 0; at >= found + HEADER; at -= 2, back += 1) {
-      if (d[at]! <= atRev) return { modMain: d[at]!, modSub: d[at + 1]!, createRevision: d[found + CREATED]!, version: d[found + VERSION]! - back };
+    return this.readBack(found, last, atRev);
+  }
+
+  /** The newest revision <= atRev of the generation at `g`, walking back from its pair at `last`. */
+  private readBack(g: number, last: number, atRev: number): KeyAt | undefined {
+    const d = this.data;
+    for (let at = last, back = 0; at >= g + HEADER; at -= 2, back += 1) {
+      if (d[at]! <= atRev) return { modMain: d[at]!, modSub: d[at + 1]!, createRevision: d[g + CREATED]!, version: d[g + VERSION]! - back };
     }
     return undefined;
   }

@@ -111,6 +111,22 @@ describeOnEveryTarget('Mutex', (fx) => {
     await held.unlock();
   });
 
+  it('a waiter whose key goes in the same delete as its predecessor key does not report holding', async () => {
+    const [s1, s2, s3] = await Promise.all([session(), session(), session()]);
+    const held = await new Mutex(s1, 'm6b').lock();
+    const waiting = new Mutex(s2, 'm6b').lock();
+    await waitFor(async () => expect(await keysUnder('m6b/')).toHaveLength(2));
+    // One revision removes both keys: the waiter's predecessor wait ends, and either its
+    // own-key watch or the read that follows (which must find its own key) stops it.
+    await fx.admin.delete('m6b/').prefix();
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_SESSION_EXPIRED' });
+    expect(await keysUnder('m6b/')).toEqual([]);
+    // The lock is free for the next contender, with a larger token than the first holder's.
+    const next = await new Mutex(s3, 'm6b').lock();
+    expect(next.token > held.token).toBe(true);
+    await next.unlock();
+  });
+
   it('a waiter whose predecessor watch falls behind a compaction re-reads and keeps waiting', async () => {
     const [host, port] = fx.endpoints[0]!.split(':');
     const proxy = new TcpProxy(host!, Number(port));
