@@ -331,16 +331,45 @@ export class ChaosCluster {
       member.learner = true;
       member.removed = false;
       this.stepLog(`churn ${member.name}: added as learner ${newId}`);
+      await this.untilListedEverywhere(member, newId, 10_000);
     }
     if (!member.running) this.restart(member);
     const id = member.id!;
-    await retry(signal, 60_000, 250, () => etcdctl(others(), ['member', 'promote', id, '--command-timeout=5s']).catch((error: unknown) => {
-      // Promoted already (an earlier attempt whose answer was lost). Not "can only promote a
-      // learner member which is in sync with leader": that one is a learner still catching up.
-      if (/not a learner|can only promote a learner member(?! which is in sync)/.test(String(error))) return '';
-      throw error;
-    }));
+    await retry(signal, 60_000, 250, () => {
+      // A learner that exited (it took a removed id after all, or a fault of its own) starts again.
+      if (!member.running) this.restart(member);
+      return etcdctl(others(), ['member', 'promote', id, '--command-timeout=5s']).catch((error: unknown) => {
+        // Promoted already (an earlier attempt whose answer was lost). Not "can only promote a
+        // learner member which is in sync with leader": that one is a learner still catching up.
+        if (/not a learner|can only promote a learner member(?! which is in sync)/.test(String(error))) return '';
+        throw error;
+      });
+    });
     member.learner = false;
+  }
+
+  /**
+   * Until every other running member's own member list shows `id` and none of the member's
+   * former ids (or `timeoutMs` passed): a joining member (etcd 3.4 and Conclave alike) takes
+   * its id from the first peer that answers its cluster query, by peer URL, and a peer that
+   * has not applied the removal and the add yet still lists the removed member there. The
+   * newcomer then runs under the removed id and the learner never catches up (seen on both:
+   * with churn alone, an etcd learner was not in sync after 58 s; a Conclave pass failed at
+   * heal with the learner's process running as the removed member).
+   */
+  private async untilListedEverywhere(member: ChaosMember, id: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const peers = this.members.filter((m) => m !== member && m.running && !m.paused && !m.removed);
+    const pending = new Set(peers);
+    while (pending.size > 0 && Date.now() < deadline) {
+      await Promise.all([...pending].map(async (peer) => {
+        const out = await etcdctl([peer.endpoint], ['member', 'list', '-w', 'json', '--command-timeout=2s']).catch(() => '');
+        const ids = new Set([...out.matchAll(/"ID":\s*(\d+)/g)].map((m) => BigInt(m[1]!).toString(16)));
+        if (ids.has(id) && ![...member.formerIds].some((former) => ids.has(former))) pending.delete(peer);
+      }));
+      if (pending.size > 0) await sleep(200);
+    }
+    if (pending.size > 0) this.stepLog(`churn ${member.name}: ${[...pending].map((m) => m.name).join(',')} did not list ${id} within ${timeoutMs} ms; starting it anyway`);
   }
 
   async waitServing(member: ChaosMember, timeoutMs = 60_000): Promise<void> {
