@@ -1,29 +1,27 @@
 /**
- * The nemesis: faults in lanes that run side by side (network faults; kills and disk faults;
- * pauses; watch interruptions; membership churn), one fault at a time within a lane, each
- * healed before the lane's next, until aborted. Faults that take a member out (a kill, a
- * pause, a disk fault, a churn) hold one of the cluster's member-out permits: as many as can
- * be out with a quorum left (2 of 5 members), so they overlap without stopping the cluster for
- * most of the run. Every fault is drawn from the seed's random stream (the cluster's timing is
- * not deterministic, so a seed replays the schedule, not the interleaving).
+ * The nemesis: network faults and watch interruptions in lanes of their own (one fault at a
+ * time within a lane, each healed before the lane's next, round robin over the lane's kinds),
+ * and the faults that take a member out (a kill, a disk fault, a pause, a membership churn)
+ * in as many member-out lanes as members can be out with a quorum left (2 of 5). Each
+ * member-out lane starts next the kind started least often so far, so every kind gets its
+ * share of the run whatever its length: a churn lasts many times a pause, and with
+ * round-robin lanes sharing permits churn and disk faults came out far below the others.
+ * Every fault is drawn from the seed's random stream (the cluster's timing is not
+ * deterministic, so a seed replays the schedule, not the interleaving).
  */
 import type { SeededRandom } from '../../src/base/random.js';
 import { rmSync, writeFileSync } from 'node:fs';
-import { Semaphore } from 'async-mutex';
 import type { ChaosCluster, ChaosMember } from './cluster.js';
 import { sleep } from './cluster.js';
 
 export const FAULT_KINDS = ['cut-one-way', 'delay', 'drop', 'isolate', 'split-leader-minority', 'kill', 'pause-leader', 'pause-follower', 'pause-lessor', 'watch-reconnect', 'disk', 'churn'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-const NETWORK_KINDS = new Set<FaultKind>(['cut-one-way', 'delay', 'drop', 'isolate', 'split-leader-minority']);
-/** Faults of different lanes overlap (a kill during a partition, a pause during a churn); within a lane they take turns. */
-const LANES: ReadonlyArray<readonly FaultKind[]> = [
-  [...NETWORK_KINDS],
-  ['kill', 'disk'],
-  ['pause-leader', 'pause-follower', 'pause-lessor'],
-  ['watch-reconnect'],
-];
+const NETWORK_KINDS: readonly FaultKind[] = ['cut-one-way', 'delay', 'drop', 'isolate', 'split-leader-minority'];
+/** Faults that take one member out; at most a minority of them at once. */
+const MEMBER_OUT_KINDS: readonly FaultKind[] = ['kill', 'disk', 'pause-leader', 'pause-follower', 'pause-lessor', 'churn'];
+/** How long a fault that needs the leader looks for one before it gives its turn up. */
+const LEADER_WAIT_MS = 4000;
 
 export interface NemesisOptions {
   readonly kinds: readonly FaultKind[];
@@ -41,24 +39,35 @@ export function diskFaultFile(member: ChaosMember): string {
 }
 
 export class Nemesis {
+  /** Faults injected, by kind (the report's counts). */
   readonly counts = new Map<FaultKind, number>();
   readonly errors: string[] = [];
-  /**
-   * Process faults and membership changes each take one member out; at most a minority at once
-   * (1 of 3, 2 of 5), or the cluster would be without a quorum for most of the run.
-   */
-  private readonly memberOut: Semaphore;
-  /** Members a process-fault lane has taken out; the other lanes leave them alone until healed. */
+  /** Member-out faults running now, by kind: a member-out lane starts the kind furthest behind next. */
+  private readonly inProgress = new Map<FaultKind, number>();
+  /** Members a member-out fault has taken out; the other lanes leave them alone until healed. */
   private readonly out = new Set<ChaosMember>();
+  /** Members the network lane's current fault touches (a disk fault needs a member that gets writes). */
+  private readonly netTargets = new Set<ChaosMember>();
+  /** One membership change at a time: the cluster allows one learner. */
+  private churnRunning = false;
 
   constructor(private readonly cluster: ChaosCluster, private readonly options: NemesisOptions) {
     for (const kind of options.kinds) this.counts.set(kind, 0);
-    this.memberOut = new Semaphore(Math.max(1, Math.floor((cluster.members.length - 1) / 2)));
   }
 
   async run(): Promise<void> {
-    const lanes = LANES.map((kinds) => this.faultLane(kinds.filter((k) => this.options.kinds.includes(k))));
-    if (this.options.kinds.includes('churn')) lanes.push(this.churnLane());
+    const { kinds } = this.options;
+    const lanes = [
+      this.faultLane(NETWORK_KINDS.filter((k) => kinds.includes(k))),
+      this.faultLane(kinds.includes('watch-reconnect') ? ['watch-reconnect'] : []),
+    ];
+    // Process faults and membership changes each take one member out; at most a minority at
+    // once (1 of 3, 2 of 5), or the cluster would be without a quorum for most of the run.
+    // Disk faults need Conclave's FileSystem switch: against etcd they never happen, and a kind
+    // that never happens would stay the one furthest behind forever.
+    const memberOutKinds = MEMBER_OUT_KINDS.filter((k) => kinds.includes(k) && (k !== 'disk' || this.cluster.options.system === 'conclave'));
+    const permits = Math.max(1, Math.floor((this.cluster.members.length - 1) / 2));
+    if (memberOutKinds.length > 0) for (let i = 0; i < permits; i++) lanes.push(this.memberOutLane(memberOutKinds));
     await Promise.all(lanes);
   }
 
@@ -78,9 +87,15 @@ export class Nemesis {
     return member;
   }
 
+  /** The current leader, looked for up to LEADER_WAIT_MS (elections follow most faults); undefined when there is none by then. */
   private async leader(): Promise<ChaosMember | undefined> {
-    const leader = await this.cluster.leader();
-    return leader?.churning === true ? undefined : leader;
+    const deadline = performance.now() + LEADER_WAIT_MS;
+    for (;;) {
+      const leader = await this.cluster.leader();
+      if (leader !== undefined && !leader.churning) return leader;
+      if (this.options.signal.aborted || performance.now() > deadline) return undefined;
+      await sleep(200, this.options.signal);
+    }
   }
 
   private pick<T>(items: readonly T[]): T | undefined {
@@ -94,20 +109,54 @@ export class Nemesis {
   /** One lane: its kinds round robin (so every kind gets its share whatever the run's length), each healed before the next. */
   private async faultLane(kinds: readonly FaultKind[]): Promise<void> {
     if (kinds.length === 0) return;
-    const network = kinds.every((k) => NETWORK_KINDS.has(k));
     let turn = this.options.random.int(kinds.length);
     while (!this.options.signal.aborted) {
       const kind = kinds[turn++ % kinds.length]!;
-      const release = network || kind === 'watch-reconnect' ? undefined : (await this.memberOut.acquire())[1];
-      const taken = new Set<ChaosMember>();
       try {
-        await this.inject(kind, taken);
+        await this.inject(kind, new Set());
       } catch (error) {
         this.errors.push(`${kind}: ${(error as Error).message.split('\n')[0]}`);
       } finally {
-        if (network) {
+        if (NETWORK_KINDS.includes(kind)) {
           this.cluster.healNetwork();
-        } else {
+          this.netTargets.clear();
+        }
+      }
+      await this.hold(50, 250);
+    }
+  }
+
+  /**
+   * The member-out kind done least often so far, counting the ones in progress (ties drawn
+   * from the seed); a churn only when none runs. Faults that did not happen (refused, no
+   * leader) do not count, so a kind that often fails gets more turns: the bar is on faults done.
+   */
+  private nextMemberOutKind(kinds: readonly FaultKind[]): FaultKind {
+    const eligible = kinds.filter((k) => k !== 'churn' || !this.churnRunning);
+    const done = (k: FaultKind): number => (this.counts.get(k) ?? 0) + (this.inProgress.get(k) ?? 0);
+    const least = Math.min(...eligible.map(done));
+    return this.pick(eligible.filter((k) => done(k) === least))!;
+  }
+
+  /** One member-out lane: holds one of the minority's permits; one fault at a time, healed before the next. */
+  private async memberOutLane(kinds: readonly FaultKind[]): Promise<void> {
+    while (!this.options.signal.aborted) {
+      const kind = this.nextMemberOutKind(kinds);
+      this.inProgress.set(kind, (this.inProgress.get(kind) ?? 0) + 1);
+      if (kind === 'churn') {
+        this.churnRunning = true;
+        try {
+          await this.churnStep();
+        } finally {
+          this.churnRunning = false;
+        }
+      } else {
+        const taken = new Set<ChaosMember>();
+        try {
+          await this.inject(kind, taken);
+        } catch (error) {
+          this.errors.push(`${kind}: ${(error as Error).message.split('\n')[0]}`);
+        } finally {
           // Only this lane's victims: another lane's may still be meant to be down.
           for (const m of taken) this.cluster.resume(m);
           const restarted = [...taken].filter((m) => !m.running && !m.removed);
@@ -115,8 +164,8 @@ export class Nemesis {
           for (const m of restarted) await this.cluster.waitServing(m, 30_000).catch(() => undefined);
           for (const m of taken) this.out.delete(m);
         }
-        release?.();
       }
+      this.inProgress.set(kind, (this.inProgress.get(kind) ?? 1) - 1);
       await this.hold(50, 250);
     }
   }
@@ -130,6 +179,7 @@ export class Nemesis {
         const from = this.pick(all)!;
         const to = this.pick(all.filter((m) => m !== from))!;
         to.proxy.setMode(from.name, { kind: 'cut' });
+        this.netTargets.add(from).add(to);
         this.count(kind);
         log(`cut ${from.name} -> ${to.name}`);
         await this.hold(300, 1500);
@@ -139,6 +189,7 @@ export class Nemesis {
         const target = this.pick(all)!;
         const ms = 20 + options.random.int(150);
         for (const m of all) if (m !== target) target.proxy.setMode(m.name, { kind: 'delay', ms });
+        this.netTargets.add(target);
         this.count(kind);
         log(`delay ${ms} ms into ${target.name}`);
         await this.hold(300, 1500);
@@ -148,6 +199,7 @@ export class Nemesis {
         // A burst of loss: every connection to one member breaks (in-flight data lost).
         const target = this.pick(all)!;
         target.proxy.reset();
+        this.netTargets.add(target);
         this.count(kind);
         log(`drop: connections to ${target.name} reset`);
         await this.hold(100, 500);
@@ -184,7 +236,7 @@ export class Nemesis {
         await cluster.kill(victim);
         this.count(kind);
         log(`kill -9 ${victim.name}${victim === leader ? ' (leader)' : ''}`);
-        await this.hold(300, 1000);
+        await this.hold(100, 600);
         cluster.restart(victim);
         // Back in service before the next member-affecting fault.
         await cluster.waitServing(victim, 30_000).catch(() => undefined);
@@ -200,7 +252,7 @@ export class Nemesis {
         cluster.pause(victim);
         this.count(kind);
         // A lessor pause outlasts the leases' TTL: the paused leader must not revoke early on resume.
-        const [min, max] = kind === 'pause-lessor' ? [options.leaseTtlSeconds * 1000 + 300, options.leaseTtlSeconds * 1000 + 1000] : [400, 1500];
+        const [min, max] = kind === 'pause-lessor' ? [options.leaseTtlSeconds * 1000 + 200, options.leaseTtlSeconds * 1000 + 700] : [300, 1000];
         log(`SIGSTOP ${victim.name} (${kind})`);
         await this.hold(min, max);
         cluster.resume(victim);
@@ -216,7 +268,11 @@ export class Nemesis {
       case 'disk': {
         // Conclave only: its WAL writes and syncs fail (EIO or ENOSPC); the member must stop, not carry on.
         if (cluster.options.system !== 'conclave') return;
-        const victim = this.pick(all.filter((m) => m.running && !m.paused));
+        // A member that writes: the leader while there is one (every proposal goes to its WAL),
+        // not one the network lane cuts off (a member that receives no appends writes nothing).
+        const leader = await this.leader();
+        const free = this.members().filter((m) => m.running && !m.paused && !this.netTargets.has(m));
+        const victim = leader !== undefined && free.includes(leader) ? leader : this.pick(free);
         if (victim === undefined) return;
         const code = options.random.chance(0.5) ? 'EIO' : 'ENOSPC';
         this.takeOut(victim, taken);
@@ -229,7 +285,7 @@ export class Nemesis {
         }
         this.count(kind);
         log(`disk ${code} on ${victim.name}: it stopped (exit ${victim.child?.exitCode})`);
-        await this.hold(100, 500);
+        await this.hold(0, 300);
         return;
       }
       case 'churn':
@@ -238,6 +294,7 @@ export class Nemesis {
   }
 
   private isolate(side: readonly ChaosMember[], all: readonly ChaosMember[]): void {
+    for (const a of side) this.netTargets.add(a);
     for (const a of side) {
       for (const b of all) {
         if (side.includes(b)) continue;
@@ -247,31 +304,40 @@ export class Nemesis {
     }
   }
 
-  private async churnLane(): Promise<void> {
-    while (!this.options.signal.aborted) {
-      const unfinished = this.cluster.members.find((m) => m.removed || m.learner);
-      const [, release] = await this.memberOut.acquire();
+  /**
+   * One membership churn on a running voter (remove, wipe, add as learner, promote). A churn
+   * cut short leaves a member removed or a learner, i.e. out: it is finished (re-added,
+   * promoted) before this lane's permit goes to another fault.
+   */
+  private async churnStep(): Promise<void> {
+    const { log, signal } = this.options;
+    let unfinished = this.cluster.members.find((m) => m.removed || m.learner);
+    if (unfinished === undefined) {
+      // Any running member; the cluster refuses a removal that would leave too few started voters.
+      const victim = this.pick(this.members().filter((m) => m.running && !m.paused));
+      if (victim === undefined) return;
+      log(`churn ${victim.name}: remove, wipe, add as learner, promote`);
       try {
-        if (unfinished !== undefined) {
-          // A churn cut short: finish it first (re-add, or promote the learner).
-          this.options.log(`finishing the churn of ${unfinished.name}`);
-          await this.cluster.readd(unfinished, this.options.signal);
-        } else {
-          // Any running member; the cluster refuses a removal that would leave too few started voters.
-          const victim = this.pick(this.members().filter((m) => m.running && !m.paused));
-          if (victim !== undefined) {
-            this.options.log(`churn ${victim.name}: remove, wipe, add as learner, promote`);
-            await this.cluster.churn(victim, this.options.signal);
-            this.count('churn');
-          }
-        }
+        await this.cluster.churn(victim, signal);
+        this.count('churn');
+        log(`churn ${victim.name}: promoted`);
+        return;
       } catch (error) {
         this.errors.push(`churn: ${(error as Error).message.split('\n')[0]}`);
-        this.options.log(`churn failed: ${(error as Error).message.split('\n')[0]?.slice(0, 300)}`);
-      } finally {
-        release();
+        log(`churn failed: ${(error as Error).message.split('\n')[0]?.slice(0, 300)}`);
       }
-      await this.hold(300, 1000);
+      unfinished = this.cluster.members.find((m) => m.removed || m.learner);
+    }
+    while (unfinished !== undefined && !signal.aborted) {
+      log(`finishing the churn of ${unfinished.name}`);
+      try {
+        await this.cluster.readd(unfinished, signal);
+      } catch (error) {
+        this.errors.push(`churn: ${(error as Error).message.split('\n')[0]}`);
+        log(`finishing the churn failed: ${(error as Error).message.split('\n')[0]?.slice(0, 300)}`);
+        await sleep(300, signal);
+      }
+      unfinished = this.cluster.members.find((m) => m.removed || m.learner);
     }
   }
 }

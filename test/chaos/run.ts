@@ -56,8 +56,8 @@ export interface ChaosReport {
 }
 
 /** Election timeout and heartbeat: generous, as the members share two loaded cores with the test. */
-const ELECTION_MS = 2000;
-const HEARTBEAT_MS = 200;
+const ELECTION_MS = 1000;
+const HEARTBEAT_MS = 100;
 const LEASE_TTL_S = 3;
 /**
  * Beyond TTL + election timeout, time for the leader's lessor to notice (it checks every
@@ -87,6 +87,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const plant = options.plant ?? new Set<string>();
   const kinds = options.kinds ?? FAULT_KINDS;
   const cluster = await ChaosCluster.start({ system: options.system, members: options.members ?? 5, electionTimeoutMs: ELECTION_MS, heartbeatIntervalMs: HEARTBEAT_MS });
+  cluster.stepLog = log;
   const engines = new Set<string>();
   const violations: string[] = [];
   const started = now();

@@ -53,6 +53,9 @@ describe('conclave server flags', () => {
     ]));
     expect(options).toMatchObject({ name: 'm1', dataDir: 'm1.etcd', listenClientUrls: ['http://127.0.0.1:1', 'http://127.0.0.1:2'], heartbeatIntervalMs: 50, electionTimeoutMs: 500, autoCompactionRetentionHours: 2, engine: 'lmdb' });
     expect(logLevel).toBe('warn');
+    // The chaos suite's learners catch up from a snapshot sooner with fewer catch-up entries (etcd 3.5's flag).
+    expect(serverSettings(new Map([['experimental-snapshot-catchup-entries', '200']])).options).toMatchObject({ snapshotCatchUpEntries: 200 });
+    expect(serverSettings(new Map()).options.snapshotCatchUpEntries).toBeUndefined();
     expect(() => serverSettings(new Map([['snapshot-count', '1e3']]))).toThrow(/--snapshot-count must be a non-negative integer/);
     expect(() => serverSettings(new Map([['engine', 'rocksdb']]))).toThrow(/--engine must be one of memory, lmdb/);
     expect(() => serverSettings(new Map([['auto-compaction-retention', '5m']]))).toThrow(/whole number of hours/);

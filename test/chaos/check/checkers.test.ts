@@ -61,6 +61,24 @@ describe('linearizability checker (registers with CAS)', () => {
     expect(checkRegisters([op(1, cas(null, 'x'), { succeeded: false }, 5, 6)]).ok).toBe(false);
   });
 
+  it('places interchangeable unobserved indeterminate writes in call order, so a key with a failed CAS and many timeouts is decided', () => {
+    // A failed CAS keeps every unobserved timed-out write (one of them may explain the failure);
+    // without the symmetry reduction this history took more than 1,000,000 steps.
+    const ops = [op(0, w('a'), { ok: true }, 0, 1), op(1, cas('z', 'y'), { succeeded: false }, 1.5, 1.8)];
+    for (let i = 0; i < 24; i++) ops.push(op(10 + i, w(`lost${i}`), undefined, 2 + i, 3 + i));
+    for (let i = 0; i < 6; i++) ops.push(op(2, cas('a', `c${i}`), undefined, 30 + i, 31 + i));
+    ops.push(op(3, r, { value: 'a' }, 50, 51), op(4, cas('q', 'x'), { succeeded: false }, 52, 53));
+    expect(checkRegisters(ops, () => null, 1_000_000).ok).toBe(true);
+    // Still caught: a read of a value overwritten by acknowledged writes, among the timeouts.
+    const stale = [...ops, op(5, w('b'), { ok: true }, 60, 61), op(6, r, { value: 'a' }, 62, 63)];
+    const result = checkRegisters(stale, () => null, 1_000_000);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.undecided).toBe(false);
+    // A failed CAS that only a timed-out write explains, and one nothing explains.
+    expect(checkRegisters([op(0, w('a'), { ok: true }, 0, 1), op(1, w('lost'), undefined, 2, 3), op(2, cas('a', 'x'), { succeeded: false }, 4, 5)]).ok).toBe(true);
+    expect(checkRegisters([op(0, w('a'), { ok: true }, 0, 1), op(1, w('lost'), undefined, 6, 7), op(2, cas('a', 'x'), { succeeded: false }, 4, 5)]).ok).toBe(false);
+  });
+
   it('checks each key on its own, and reports an exhausted search as undecided, never as a pass', () => {
     expect(checkRegisters([op(0, w('a'), { ok: true }, 0, 1, 'x'), op(1, r, { value: null }, 2, 3, 'y'), op(1, r, { value: 'a' }, 4, 5, 'x')]).ok).toBe(true);
     const many = Array.from({ length: 30 }, (_, i) => op(i, w(`v${i}`), { ok: true }, 0, 100));

@@ -78,7 +78,7 @@ export function checkRegisters(ops: readonly RegisterOp[], initial: (key: string
   let explored = 0;
   for (const [key, all] of byKey) {
     const list = withoutUnobservedIndeterminate(all);
-    const result = checkKey(key, list, initial(key), maxStepsPerKey);
+    const result = checkKey(key, list, initial(key), maxStepsPerKey, interchangeable(list));
     explored += result.explored;
     if (!result.ok) return { ...result, explored };
   }
@@ -105,7 +105,63 @@ function withoutUnobservedIndeterminate(ops: readonly RegisterOp[]): RegisterOp[
   return ops.filter((op) => op.output !== undefined || op.input.kind === 'read' || observed.has(op.input.value));
 }
 
-function checkKey(key: string, ops: readonly RegisterOp[], initial: State, maxSteps: number): LinearizabilityResult {
+/** The state an unobserved value leaves: no read returns it and no CAS expects it. */
+const UNOBSERVED = '\u0000unobserved';
+
+/**
+ * Where withoutUnobservedIndeterminate keeps them (a key where a CAS failed), indeterminate
+ * writes and CAS whose value nobody observed still differ only in their call time: the value
+ * they leave is one that no read returns and no CAS expects, i.e. the same state UNOBSERVED
+ * (values are unique per write, and a client only expects a value it saw answered). Two such
+ * operations with the same kind and expected value are interchangeable, and neither has a
+ * return: in any linearization, the one called earlier can take the place of the one called
+ * later (it was called no later), and the later one the earlier's place or none. So the search
+ * places the members of such a class in call order only; the states it skips are swaps of ones
+ * it explores. Returns, per operation, its class (undefined: not interchangeable) and the ops
+ * with the unobserved values replaced by UNOBSERVED.
+ */
+function interchangeable(ops: readonly RegisterOp[]): { classes: Array<number | undefined>; ops: RegisterOp[] } {
+  const observed = new Set<string>();
+  for (const op of ops) {
+    // Any CAS's expected value, answered or not: the replaced value must be one no CAS compares with.
+    if (op.input.kind === 'cas' && op.input.expected !== null) observed.add(op.input.expected);
+    if (op.output !== undefined && op.input.kind === 'read' && 'value' in op.output && op.output.value !== null) observed.add(op.output.value);
+  }
+  const ids = new Map<string, number>();
+  const classes: Array<number | undefined> = [];
+  const canonical = ops.map((op) => {
+    const { input } = op;
+    if (op.output !== undefined || input.kind === 'read' || observed.has(input.value)) {
+      classes.push(undefined);
+      return op;
+    }
+    const signature = input.kind === 'write' ? 'w' : `c${input.expected === null ? '' : `=${input.expected}`}`;
+    let id = ids.get(signature);
+    if (id === undefined) ids.set(signature, (id = ids.size));
+    classes.push(id);
+    return { ...op, input: { ...input, value: UNOBSERVED } };
+  });
+  return { classes, ops: canonical };
+}
+
+function checkKey(key: string, original: readonly RegisterOp[], initial: State, maxSteps: number, symmetry: { classes: ReadonlyArray<number | undefined>; ops: readonly RegisterOp[] }): LinearizabilityResult {
+  const { ops, classes } = symmetry;
+  // Each class's members in call order, and how many of them are placed (always the first ones).
+  const members: number[][] = [];
+  ops.forEach((op, i) => {
+    const c = classes[i];
+    if (c !== undefined) (members[c] ??= []).push(i);
+  });
+  for (const list of members) list.sort((a, b) => ops[a]!.callAt - ops[b]!.callAt || a - b);
+  const placed = members.map(() => 0);
+  const mayPlace = (i: number): boolean => {
+    const c = classes[i];
+    return c === undefined || members[c]![placed[c]!] === i;
+  };
+  const setPlaced = (i: number, delta: number): void => {
+    const c = classes[i];
+    if (c !== undefined) placed[c]! += delta;
+  };
   const events: Entry[] = [];
   ops.forEach((op, i) => {
     const call: Entry = { op: i, isCall: true, time: op.callAt, match: undefined, prev: undefined, next: undefined };
@@ -135,13 +191,14 @@ function checkKey(key: string, ops: readonly RegisterOp[], initial: State, maxSt
     }
     if (entry === undefined) break;
     if (entry.isCall) {
-      const next = step(state, ops[entry.op]!);
+      const next = mayPlace(entry.op) ? step(state, ops[entry.op]!) : REFUSED;
       if (next !== REFUSED) {
         setBit(linearized, entry.op, true);
         const memo = `${Array.from(linearized).join(',')}|${next === null ? '\u0000' : next}`;
         if (!seen.has(memo)) {
           seen.add(memo);
           stack.push({ entry, state });
+          setPlaced(entry.op, 1);
           state = next;
           lift(entry);
           entry = head.next;
@@ -153,10 +210,11 @@ function checkKey(key: string, ops: readonly RegisterOp[], initial: State, maxSt
     } else {
       // A return whose call is still in the list: that operation could not be placed before it.
       if (stack.length === 0) {
-        return { ok: false, undecided: false, key, explored: steps, detail: `key ${key}: not linearizable; ${describe(ops[entry.op]!)} cannot be placed (${ops.length} operations)` };
+        return { ok: false, undecided: false, key, explored: steps, detail: `key ${key}: not linearizable; ${describe(original[entry.op]!)} cannot be placed (${ops.length} operations)` };
       }
       const top = stack.pop()!;
       state = top.state;
+      setPlaced(top.entry.op, -1);
       setBit(linearized, top.entry.op, false);
       unlift(top.entry);
       entry = top.entry.next;
