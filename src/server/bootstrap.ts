@@ -35,30 +35,53 @@ export async function bootstrapNewCluster(storage: DiskStorage, options: Resolve
   await storage.save({ snapshot: { ...snapshot, data }, hardState });
 }
 
+/** Asks the member at `url` for its cluster state (the clusterInfo peer RPC); replaceable in tests. */
+export type ClusterInfoFetch = (url: string) => Promise<ClusterState>;
+
+const JOIN_QUERY_TIMEOUT_MS = 5000;
+
 /**
  * A member joining an existing cluster (added with MemberAdd) asks the members named in
- * initialCluster for the cluster's id and member list; it finds its own id by its peer URLs.
+ * initialCluster for the cluster's id and member list, and finds its own id by its peer URLs.
  * Its log and state then arrive from the leader as a snapshot.
+ *
+ * Every listed peer is asked, not just the first that answers: a member re-added at the URL of
+ * one just removed (chaos churn, or an operator replacing a machine) would otherwise take the
+ * removed member's id from a peer that has not applied the remove and the add yet, and run
+ * forever as a member nobody talks to. An id any answer lists as removed is never taken; among
+ * the rest, the answers must agree on one.
  */
-export async function discoverCluster(options: ResolvedMemberOptions, initial: Map<string, string[]>): Promise<{ cluster: ClusterState; memberId: bigint }> {
+export async function discoverCluster(options: ResolvedMemberOptions, initial: Map<string, string[]>, fetchInfo: ClusterInfoFetch = (url) => fetchClusterInfo(url, options)): Promise<{ cluster: ClusterState; memberId: bigint }> {
   const mine = new Set(options.initialAdvertisePeerUrls);
+  const urls = [...new Set([...initial.values()].flat())].filter((url) => !mine.has(url));
+  const answers = await Promise.allSettled(urls.map((url) => fetchInfo(url)));
   const errors: string[] = [];
-  for (const urls of initial.values()) {
-    for (const url of urls) {
-      if (mine.has(url)) continue;
-      try {
-        const info = await NetworkPeerTransport.callUrl<unknown>(url, 'clusterInfo', {}, 5000, options.peerTls);
-        const cluster = ClusterState.decode(toBinary(ClusterStateSchema, info as never));
-        const me = [...cluster.members.values()].find((m) => m.peerUrls.some((u) => mine.has(u)));
-        if (me === undefined) throw new ConclaveError('ERR_NOT_ADDED', `the cluster at ${url} has no member with peer URLs ${[...mine].join(',')}: add it with MemberAdd first`);
-        return { cluster, memberId: me.id };
-      } catch (error) {
-        if (ConclaveError.is(error) && error.code === 'ERR_NOT_ADDED') throw error;
-        errors.push(`${url}: ${(error as Error).message}`);
-      }
+  const clusters: Array<{ readonly url: string; readonly cluster: ClusterState }> = [];
+  answers.forEach((answer, i) => {
+    if (answer.status === 'fulfilled') clusters.push({ url: urls[i]!, cluster: answer.value });
+    else errors.push(`${urls[i]}: ${(answer.reason as Error).message}`);
+  });
+  if (clusters.length === 0) throw new ConclaveError('ERR_JOIN_FAILED', `could not reach any member of the cluster to join: ${errors.join('; ')}`);
+  const removed = new Set(clusters.flatMap(({ cluster }) => [...cluster.removed]));
+  const candidates = new Map<bigint, ClusterState>();
+  for (const { cluster } of clusters) {
+    for (const m of cluster.members.values()) {
+      if (m.peerUrls.some((u) => mine.has(u)) && !removed.has(m.id) && !candidates.has(m.id)) candidates.set(m.id, cluster);
     }
   }
-  throw new ConclaveError('ERR_JOIN_FAILED', `could not reach any member of the cluster to join: ${errors.join('; ')}`);
+  if (candidates.size === 0) {
+    throw new ConclaveError('ERR_NOT_ADDED', `the cluster at ${clusters.map((c) => c.url).join(',')} has no member with peer URLs ${[...mine].join(',')}: add it with MemberAdd first`);
+  }
+  if (candidates.size > 1) {
+    throw new ConclaveError('ERR_JOIN_FAILED', `the members disagree on this member's id (${[...candidates.keys()].map((id) => id.toString(16)).join(', ')} at ${[...mine].join(',')}); retry once the cluster has settled`);
+  }
+  const [[memberId, cluster]] = [...candidates] as [[bigint, ClusterState]];
+  return { cluster, memberId };
+}
+
+function fetchClusterInfo(url: string, options: ResolvedMemberOptions): Promise<ClusterState> {
+  return NetworkPeerTransport.callUrl<unknown>(url, 'clusterInfo', {}, JOIN_QUERY_TIMEOUT_MS, options.peerTls)
+    .then((info) => ClusterState.decode(toBinary(ClusterStateSchema, info as never)));
 }
 
 export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
