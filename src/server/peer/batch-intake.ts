@@ -15,7 +15,8 @@ export interface IntakeChecks {
   passes(from: bigint, to: bigint): boolean;
 }
 
-const ACCEPTED: BatchAck = create(BatchAckSchema, {});
+/** The ack of an accepted batch (one shared object: the raft stream sends its encoding, made once). */
+export const ACCEPTED: BatchAck = create(BatchAckSchema, {});
 
 /**
  * Takes one received MessageBatch, whichever stream carried it (the raft stream or the gRPC

@@ -26,6 +26,8 @@ export const MAX_UNSENT_BYTES_PER_PEER = 256 * 1024 * 1024;
 export const ACK_TIMEOUT_MS = 15_000;
 const RECONNECT_MIN_MS = 50;
 const RECONNECT_MAX_MS = 2000;
+/** Shared by every batch without a snapshot (nearly all of them). */
+const NO_SNAPSHOTS: NodeId[] = [];
 /** Acks are small (a refusal reason at most). */
 const MAX_ACK_FRAME_BYTES = 64 * 1024;
 
@@ -111,7 +113,8 @@ export class PeerLink {
     }
     if (this.awaitingAck.length === 0) this.lastHeardMs = nowMs;
     const batch = encodeBatch(this.options.clusterId(), this.options.memberId, messages);
-    this.awaitingAck.push({ snapshots: messages.filter((m) => m.type === 'snap').map((m) => m.to), writtenAtMs: performance.now() });
+    const snapshots = messages.some((m) => m.type === 'snap') ? messages.filter((m) => m.type === 'snap').map((m) => m.to) : NO_SNAPSHOTS;
+    this.awaitingAck.push({ snapshots, writtenAtMs: performance.now() });
     socket.write(encodeFrame(toBinary(MessageBatchSchema, batch)));
   }
 

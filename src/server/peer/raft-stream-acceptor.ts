@@ -4,9 +4,12 @@ import type { Logger } from '../../base/logger.js';
 import { MessageBatchSchema, BatchAckSchema } from '../../gen/conclave/peer_pb.js';
 import type { MessageBatch } from '../../gen/conclave/peer_pb.js';
 import type { PeerEvents } from '../transport.js';
-import { takeBatch } from './batch-intake.js';
+import { ACCEPTED, takeBatch } from './batch-intake.js';
 import type { IntakeChecks } from './batch-intake.js';
 import { FrameReader, encodeFrame } from './frames.js';
+
+/** The ack nearly every batch gets, encoded once. */
+const ACCEPTED_FRAME = encodeFrame(toBinary(BatchAckSchema, ACCEPTED));
 
 /**
  * Serves one raft stream connection a peer opened to this member: each frame is a
@@ -39,8 +42,8 @@ export function acceptRaftStream(socket: Socket, checks: IntakeChecks, events: P
         socket.destroy();
         return;
       }
-      acks.push(encodeFrame(toBinary(BatchAckSchema, takeBatch(batch, checks, events, logger))));
-      if (socket.destroyed) return;
+      const ack = takeBatch(batch, checks, events, logger);
+      acks.push(ack === ACCEPTED ? ACCEPTED_FRAME : encodeFrame(toBinary(BatchAckSchema, ack)));
     }
     socket.write(acks.length === 1 ? acks[0]! : Buffer.concat(acks));
   });
